@@ -1,0 +1,7 @@
+"""newsarchive's library: WARC writing and reading, extraction, dates, catalog.
+
+It knows nothing of Scrapy, so the catalog can be rebuilt from WARC files alone.
+The Python API for extraction is :func:`archive.extract`.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,24 @@
+"""Named exceptions of the archive library.
+
+Each is a user-facing condition: the command line prints its message as one line.
+"""
+
+
+class NewsArchiveError(Exception):
+    """Base class: a problem the user can act on, reported in one line."""
+
+
+class DataDirError(NewsArchiveError):
+    """The data directory cannot be created or written."""
+
+
+class WarcWriteError(NewsArchiveError):
+    """A WARC record could not be written (disk full, file removed, permissions)."""
+
+
+class CatalogError(NewsArchiveError):
+    """The SQLite catalog cannot be opened or is not a newsarchive catalog."""
+
+
+class RecordNotFound(NewsArchiveError):
+    """A catalog pointer does not open the WARC record it names."""
