@@ -1,0 +1,289 @@
+"""Writing WARC files: one request/response pair per HTTP exchange, rotated by size.
+
+The WARC files are newsarchive's source of truth, so this module is strict about
+three things:
+
+* the response record holds the entity exactly as the server sent it (still
+  content-encoded; HTTP headers written back byte for byte, not percent-encoded);
+* a file being written is named ``*.warc.gz.open`` and renamed only when closed,
+  so a reader can tell a finished file from one cut short by a crash;
+* every record is flushed to the operating system as soon as it is written, and
+  :meth:`WarcWriter.sync` makes it durable before the catalog may point at it.
+
+File names follow the IIPC convention
+``<prefix>-<UTC timestamp>-<serial>-<host>.warc.gz``; each gzip member is one
+record, so any record can be read by seeking to its offset.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http import HTTPStatus
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date
+from warcio.warcwriter import WARCWriter
+
+from archive.errors import DataDirError, WarcWriteError
+
+WARC_VERSION = "WARC/1.1"
+DEFAULT_MAX_SIZE = 1_000_000_000
+OPEN_SUFFIX = ".open"
+
+# Headers that describe the wire framing rather than the entity. The HTTP client
+# removes the chunked framing before we see the body, so keeping the header would
+# make every reader try to de-chunk a body that is no longer chunked.
+_FRAMING_HEADERS = {"transfer-encoding"}
+
+
+@dataclass(frozen=True)
+class HttpExchange:
+    """One HTTP fetch as seen by the client: what was asked and what came back."""
+
+    url: str
+    status: int
+    response_headers: list[tuple[str, str]]
+    body: bytes
+    method: str = "GET"
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+    request_body: bytes = b""
+    protocol: str = "HTTP/1.1"
+    reason: str | None = None
+    ip_address: str | None = None
+    fetched_at: datetime | None = None
+    truncated: str | None = None  # WARC-Truncated reason: "length", "disconnect", "time"
+
+    def content_type(self) -> str | None:
+        for name, value in self.response_headers:
+            if name.lower() == "content-type":
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class Capture:
+    """Where a response record landed, and what the catalog needs to know of it."""
+
+    url: str
+    status: int
+    content_type: str | None
+    fetched_at: str
+    warc_filename: str
+    warc_offset: int
+    warc_length: int
+    record_id: str
+    payload_digest: str
+    truncated: str | None = None
+
+    def as_row(self) -> dict:
+        return dict(self.__dict__)
+
+
+class _WireHeaders(StatusAndHeaders):
+    """HTTP headers written back as the bytes received.
+
+    Header values arrive as bytes and are carried as latin-1 strings, which maps
+    every byte to one character; encoding them back with latin-1 restores the
+    original bytes, where warcio's default would percent-encode non-ASCII values.
+    """
+
+    def compute_headers_buffer(self, header_filter=None):
+        self.headers_buff = self.to_str(header_filter).encode("latin-1") + b"\r\n"
+
+
+def warc_date(moment: datetime) -> str:
+    """WARC/1.1 date with microseconds, always in UTC."""
+    return datetime_to_iso_date(moment.astimezone(timezone.utc).replace(tzinfo=None), use_micros=True)
+
+
+class WarcWriter:
+    """Writes exchanges into size-rotated, per-record-gzipped WARC/1.1 files.
+
+    ``warcinfo`` is the body of the ``warcinfo`` record that opens every file
+    (software, operator, robots policy, crawl id...). ``clock`` and ``record_ids``
+    can be pinned so tests produce the same bytes on every run.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        *,
+        prefix: str = "newsarchive",
+        max_size: int = DEFAULT_MAX_SIZE,
+        warcinfo: dict | None = None,
+        hostname: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+        record_ids: Callable[[], str] | None = None,
+    ):
+        self.directory = Path(directory)
+        self.prefix = prefix
+        self.max_size = max_size
+        self.warcinfo = dict(warcinfo or {})
+        self.hostname = hostname or socket.gethostname()
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._record_ids = record_ids
+        self._serial = 0
+        self._file: io.BufferedWriter | None = None
+        self._writer: WARCWriter | None = None
+        self.filename: str | None = None
+        self.files_written: list[str] = []
+        self.bytes_written = 0
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DataDirError(f"cannot create WARC directory {self.directory}: {exc.strerror}") from exc
+        if not os.access(self.directory, os.W_OK):
+            raise DataDirError(f"WARC directory {self.directory} is not writable")
+
+    # -- files -------------------------------------------------------------
+
+    @property
+    def open_path(self) -> Path | None:
+        """Path of the file being written (with its ``.open`` suffix)."""
+        return self.directory / (self.filename + OPEN_SUFFIX) if self.filename else None
+
+    def _new_filename(self) -> str:
+        self._serial += 1
+        stamp = self._clock().astimezone(timezone.utc).strftime("%Y%m%d%H%M%S%f")[:17]
+        host = self.hostname.replace("-", "_") or "localhost"
+        return f"{self.prefix}-{stamp}-{self._serial:05d}-{host}.warc.gz"
+
+    def _open_next_file(self) -> None:
+        self.filename = self._new_filename()
+        try:
+            self._file = open(self.open_path, "xb")
+        except OSError as exc:
+            raise WarcWriteError(f"cannot create {self.open_path}: {exc.strerror}") from exc
+        self._writer = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
+        info = {"software": "newsarchive", "format": "WARC File Format 1.1",
+                "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+                "hostname": self.hostname, **self.warcinfo}
+        record = self._writer.create_warcinfo_record(self.filename, info)
+        record.rec_headers.replace_header("WARC-Date", warc_date(self._clock()))
+        self._pin(record.rec_headers)
+        self._write(record)
+
+    def close(self) -> None:
+        """Finish the current file and drop its ``.open`` suffix."""
+        if self._file is None:
+            return
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            os.replace(self.open_path, self.directory / self.filename)
+        except OSError as exc:
+            raise WarcWriteError(f"cannot close {self.open_path}: {exc.strerror}") from exc
+        self.files_written.append(self.filename)
+        self._file = self._writer = None
+        self.filename = None
+
+    def sync(self) -> None:
+        """Make every record written so far durable on disk."""
+        if self._file is not None:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def __enter__(self) -> WarcWriter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- records -----------------------------------------------------------
+
+    def write_exchange(self, exchange: HttpExchange) -> Capture:
+        """Append a request and a response record; return where the response lies."""
+        if self._file is None or self._file.tell() >= self.max_size:
+            self.close()
+            self._open_next_file()
+        assert self._writer is not None
+        moment = exchange.fetched_at or self._clock()
+        date = warc_date(moment)
+
+        response = self._response_record(exchange, date)
+        request = self._request_record(exchange, date)
+        response_id = response.rec_headers.get_header("WARC-Record-ID")
+        request.rec_headers.add_header("WARC-Concurrent-To", response_id)
+        response.rec_headers.add_header("WARC-Concurrent-To", request.rec_headers.get_header("WARC-Record-ID"))
+
+        self._write(request)
+        offset, length = self._write(response)
+        return Capture(
+            url=exchange.url,
+            status=exchange.status,
+            content_type=exchange.content_type(),
+            fetched_at=moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            warc_filename=self.filename,
+            warc_offset=offset,
+            warc_length=length,
+            record_id=response_id,
+            payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
+            truncated=exchange.truncated,
+        )
+
+    def _response_record(self, exchange: HttpExchange, date: str):
+        reason = exchange.reason or _reason_phrase(exchange.status)
+        headers = [(n, v) for n, v in exchange.response_headers if n.lower() not in _FRAMING_HEADERS]
+        http_headers = _WireHeaders(f"{exchange.status} {reason}".strip(), headers, protocol=exchange.protocol)
+        warc_headers = {"WARC-Date": date}
+        if exchange.ip_address:
+            warc_headers["WARC-IP-Address"] = exchange.ip_address
+        if exchange.truncated:
+            warc_headers["WARC-Truncated"] = exchange.truncated
+        return self._record(exchange.url, "response", exchange.body, http_headers, warc_headers)
+
+    def _request_record(self, exchange: HttpExchange, date: str):
+        http_headers = _WireHeaders(f"{exchange.method} {_request_target(exchange.url)}",
+                                    list(exchange.request_headers), protocol=exchange.protocol)
+        warc_headers = {"WARC-Date": date}
+        if exchange.ip_address:
+            warc_headers["WARC-IP-Address"] = exchange.ip_address
+        return self._record(exchange.url, "request", exchange.request_body, http_headers, warc_headers)
+
+    def _record(self, url, record_type, body, http_headers, warc_headers):
+        assert self._writer is not None
+        record = self._writer.create_warc_record(
+            url, record_type, payload=io.BytesIO(body), length=len(body),
+            http_headers=http_headers, warc_headers_dict=warc_headers)
+        self._pin(record.rec_headers)
+        return record
+
+    def _pin(self, rec_headers) -> None:
+        if self._record_ids is not None:
+            rec_headers.replace_header("WARC-Record-ID", self._record_ids())
+
+    def _write(self, record) -> tuple[int, int]:
+        assert self._file is not None and self._writer is not None
+        offset = self._file.tell()
+        try:
+            self._writer.write_record(record)
+            self._file.flush()
+        except OSError as exc:
+            raise WarcWriteError(f"cannot write to {self.open_path}: {exc.strerror}") from exc
+        length = self._file.tell() - offset
+        self.bytes_written += length
+        return offset, length
+
+
+def _reason_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _request_target(url: str) -> str:
+    """The request line's target: path and query, as sent."""
+    parts = urlsplit(url)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return target

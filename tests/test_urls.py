@@ -1,0 +1,36 @@
+"""URL identity: variants of one article's address collapse into one URL."""
+
+import pytest
+
+from archive.urls import clean_url, origin
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "http://example.kz/kk/news/123",
+        "HTTP://Example.KZ:80/kk/news/123",
+        "http://example.kz/kk/news/123#comments",
+        "http://example.kz/kk/news/123?sid=8f3a9c",
+        "http://example.kz/kk/news/123?utm_source=fb&utm_medium=social",
+        "http://example.kz/kk/news/123?PHPSESSID=abc&fbclid=IwAR0",
+        "http://example.kz/kk/news/123;jsessionid=0A1B2C",
+    ],
+)
+def test_session_and_tracking_variants_collapse(variant):
+    assert clean_url(variant) == "http://example.kz/kk/news/123"
+
+
+def test_parameters_that_select_content_are_kept_in_the_sites_order():
+    assert clean_url("http://example.kz/news?page=2&sid=1&lang=kk") == "http://example.kz/news?page=2&lang=kk"
+    assert clean_url("http://example.kz/news?b=2&a=1") == "http://example.kz/news?b=2&a=1"
+
+
+def test_non_default_port_is_part_of_the_identity():
+    assert clean_url("http://127.0.0.1:8080/a?utm_source=x") == "http://127.0.0.1:8080/a"
+    assert origin("http://127.0.0.1:8080/a/b?c=d") == "http://127.0.0.1:8080"
+
+
+@pytest.mark.parametrize("odd", ["mailto:press@akimat.kz", "javascript:void(0)", "not a url", "http://[::1"])
+def test_what_is_not_an_http_url_is_returned_unchanged(odd):
+    assert clean_url(odd) == odd
