@@ -1,0 +1,131 @@
+"""Downloader middleware that writes every HTTP exchange to WARC files.
+
+It sits nearest the downloader (priority 950 in ``settings.py``): above
+RetryMiddleware (550), HttpCompressionMiddleware (590) and RedirectMiddleware
+(600), so it sees 3xx and retried responses, and the body still content-encoded
+with a Content-Length that matches it. Cached responses are not re-archived.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
+
+from archive.errors import WarcWriteError
+from archive.warc import HttpExchange, WarcWriter
+from crawler import signals as archive_signals
+from archive.datadir import DataDir
+
+logger = logging.getLogger(__name__)
+
+
+class WarcCaptureMiddleware:
+    def __init__(self, crawler, writer: WarcWriter):
+        self.crawler = crawler
+        self.writer = writer
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        if not settings.getbool("NEWSARCHIVE_WARC_ENABLED", True):
+            raise NotConfigured
+        data = DataDir(settings.get("NEWSARCHIVE_DATA_DIR")).prepare()
+        spider = crawler.spider
+        warcinfo = {
+            "software": f"newsarchive/{_version()} (Scrapy {_scrapy_version()}, warcio {_warcio_version()})",
+            "operator": settings.get("NEWSARCHIVE_OPERATOR") or None,
+            "http-header-user-agent": settings.get("USER_AGENT"),
+            "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "isPartOf": getattr(spider, "crawl_id", None),
+            "description": "seeds: " + " ".join(getattr(spider, "start_urls", [])),
+        }
+        writer = WarcWriter(
+            data.warc_dir,
+            prefix=settings.get("NEWSARCHIVE_WARC_PREFIX"),
+            max_size=settings.getint("NEWSARCHIVE_WARC_MAX_SIZE"),
+            warcinfo=warcinfo,
+        )
+        middleware = cls(crawler, writer)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def process_response(self, request, response):
+        if "cached" in response.flags:
+            return response
+        try:
+            capture = self.writer.write_exchange(exchange_from(request, response))
+        except WarcWriteError as exc:
+            # Nothing more can be archived faithfully: stop the crawl, keep what is written.
+            logger.error("%s; stopping the crawl", exc)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="warc_write_error"))
+            raise
+        request.meta["warc_capture"] = capture
+        self.stats.inc_value("warc/records", 2)
+        self.stats.set_value("warc/bytes", self.writer.bytes_written)
+        if capture.truncated:
+            self.stats.inc_value(f"warc/truncated/{capture.truncated}")
+        self.crawler.signals.send_catch_log(
+            archive_signals.capture_archived, capture=capture, request=request, response=response)
+        return response
+
+    def process_exception(self, request, exception):
+        self.stats.inc_value(f"warc/fetch_failed/{type(exception).__name__}")
+        self.crawler.signals.send_catch_log(
+            archive_signals.fetch_failed, request=request, reason=f"{type(exception).__name__}: {exception}")
+
+    def spider_closed(self, spider, reason):
+        self.writer.close()
+        self.stats.set_value("warc/files", len(self.writer.files_written))
+
+
+def exchange_from(request, response) -> HttpExchange:
+    """The exchange as it crossed the wire, from Scrapy's request and response."""
+    request_headers = _header_pairs(request.headers)
+    if not any(name.lower() == "host" for name, _ in request_headers):
+        request_headers.insert(0, ("Host", urlsplit(request.url).netloc))
+    return HttpExchange(
+        url=response.url,
+        status=response.status,
+        response_headers=_header_pairs(response.headers),
+        body=response.body,
+        method=request.method,
+        request_headers=request_headers,
+        request_body=request.body or b"",
+        protocol=response.protocol or "HTTP/1.1",
+        ip_address=str(response.ip_address) if response.ip_address else None,
+        fetched_at=datetime.now(timezone.utc),
+        truncated="disconnect" if "dataloss" in response.flags else None,
+    )
+
+
+def _header_pairs(headers) -> list[tuple[str, str]]:
+    """Every header line, repeated ones kept (two Set-Cookie stay two)."""
+    return [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name in headers
+        for value in headers.getlist(name)
+    ]
+
+
+def _version() -> str:
+    from archive import __version__
+
+    return __version__
+
+
+def _scrapy_version() -> str:
+    import scrapy
+
+    return scrapy.__version__
+
+
+def _warcio_version() -> str:
+    from importlib.metadata import version
+
+    return version("warcio")

@@ -1,0 +1,99 @@
+"""Item pipeline that indexes the crawl in the SQLite catalog.
+
+Every archived response becomes a ``captures`` row (heard through the
+``capture_archived`` signal, since redirects, 404s and robots.txt never reach a
+spider callback); every page extraction judged an article becomes an
+``articles`` row. The catalog buffers rows and, before each transaction, makes
+the WARC files they point into durable, so no row ever points past the data on
+disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from archive.catalog import Catalog
+from archive.datadir import DataDir
+from crawler import signals as archive_signals
+from crawler.items import ArchivedPage
+
+logger = logging.getLogger(__name__)
+
+_CLOSE_STATUS = {"finished": "finished", "shutdown": "interrupted", "cancelled": "interrupted"}
+_RECORDED_SETTINGS = ("USER_AGENT", "ROBOTSTXT_OBEY", "CONCURRENT_REQUESTS_PER_DOMAIN", "DOWNLOAD_DELAY",
+                      "AUTOTHROTTLE_ENABLED", "DEPTH_LIMIT", "NEWSARCHIVE_MAX_PAGES", "NEWSARCHIVE_SITE_BUDGET")
+
+
+class CatalogPipeline:
+    def __init__(self, crawler, data: DataDir, batch_size: int):
+        self.crawler = crawler
+        self.data = data
+        self.batch_size = batch_size
+        self.catalog: Catalog | None = None
+        self.crawl_id: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        if not settings.getbool("NEWSARCHIVE_WARC_ENABLED"):
+            raise NotConfigured  # without WARC records there is nothing to point at
+        pipeline = cls(crawler, DataDir(settings.get("NEWSARCHIVE_DATA_DIR")).prepare(),
+                       settings.getint("NEWSARCHIVE_CATALOG_BATCH"))
+        crawler.signals.connect(pipeline.capture_archived, signal=archive_signals.capture_archived)
+        crawler.signals.connect(pipeline.fetch_failed, signal=archive_signals.fetch_failed)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self):
+        spider = self.crawler.spider
+        self.catalog = Catalog(self.data.catalog_path, warc_dir=self.data.warc_dir, batch_size=self.batch_size)
+        settings = {name: self.crawler.settings.get(name) for name in _RECORDED_SETTINGS}
+        self.crawl_id = self.catalog.start_crawl(list(spider.start_urls), json.loads(json.dumps(settings, default=str)),
+                                                 crawl_id=spider.crawl_id)
+
+    def capture_archived(self, capture, request, response):
+        if self.catalog is not None:
+            self.catalog.add_capture({**capture.as_row(), "crawl_id": self.crawl_id})
+
+    def fetch_failed(self, request, reason):
+        if self.catalog is not None:
+            self.catalog.add_error(self.crawl_id, request.url, reason)
+
+    def process_item(self, item):
+        if isinstance(item, ArchivedPage) and item.article is not None and item.article.is_article:
+            self.catalog.add_article(article_row(item))
+        return item
+
+    def spider_closed(self, spider, reason):
+        if self.catalog is None:
+            return
+        status = _CLOSE_STATUS.get(reason, "finished" if reason.startswith("closespider") else "failed")
+        self.catalog.finish_crawl(self.crawl_id, status)
+        self.catalog.close()
+        self.catalog = None
+
+
+def article_row(page: ArchivedPage) -> dict:
+    """The ``articles`` row of an extracted page: its fields and its capture's pointer."""
+    article, capture = page.article, page.capture
+    return {
+        "url": page.url,
+        "site": page.site,
+        "title": article.title,
+        "published": article.published,
+        "modified": article.modified,
+        "language": article.language,
+        "author": article.author,
+        "description": article.description,
+        "text": article.text,
+        "warc_filename": capture.warc_filename,
+        "warc_offset": capture.warc_offset,
+        "warc_length": capture.warc_length,
+        "payload_digest": capture.payload_digest,
+        "fetched_at": capture.fetched_at,
+        "crawl_id": page.crawl_id,
+    }

@@ -1,0 +1,63 @@
+"""Scrapy settings of the newsarchive project.
+
+Polite by default: robots.txt obeyed (Crawl-delay too), AutoThrottle on, one
+request at a time per host, a User-Agent that names newsarchive and, with
+``NEWSARCHIVE_CONTACT``, how to reach its operator. Every value stays
+overridable the Scrapy way (``-s NAME=VALUE``), e.g. to benchmark on loopback.
+"""
+
+from archive import __version__
+
+BOT_NAME = "newsarchive"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# -- politeness ---------------------------------------------------------------
+USER_AGENT = f"newsarchive/{__version__} (web archive crawler)"
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_DELAY = 0.5
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 1  # enforced per origin by HostPolitenessMiddleware
+COOKIES_ENABLED = False  # an archive records what any visitor gets, not a session
+
+# -- fetching -----------------------------------------------------------------
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+DOWNLOAD_FAIL_ON_DATALOSS = False  # archive what came, marked WARC-Truncated
+RETRY_TIMES = 2
+DEPTH_LIMIT = 12
+HTTPERROR_ALLOW_ALL = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+DOWNLOADER_MIDDLEWARES = {
+    # Nearest the downloader: sees 3xx, retried and still-encoded responses.
+    "crawler.middlewares.warc.WarcCaptureMiddleware": 950,
+    # The per-host gate is the very last step before a request goes out.
+    "crawler.middlewares.politeness.HostPolitenessMiddleware": 960,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.extraction.ExtractionPipeline": 300,
+    "crawler.pipelines.catalog.CatalogPipeline": 800,
+}
+
+# -- newsarchive --------------------------------------------------------------
+NEWSARCHIVE_DATA_DIR = "data"
+NEWSARCHIVE_CONTACT = ""  # e-mail or URL added to the User-Agent
+NEWSARCHIVE_OPERATOR = ""  # written into every warcinfo record
+NEWSARCHIVE_WARC_ENABLED = True
+NEWSARCHIVE_WARC_PREFIX = "newsarchive"
+NEWSARCHIVE_WARC_MAX_SIZE = 1_000_000_000
+NEWSARCHIVE_MAX_PAGES = 0  # whole crawl; 0 = no limit
+NEWSARCHIVE_SITE_BUDGET = 20_000  # per origin, so one trap cannot eat a crawl
+NEWSARCHIVE_MAX_CRAWL_DELAY = 60.0  # cap on a robots.txt Crawl-delay, seconds
+NEWSARCHIVE_EXTRACT = True  # False: archive only; extract later with reindex
+NEWSARCHIVE_EXTRACT_WORKERS = 0  # 0 = one per core
+NEWSARCHIVE_TIMEZONE = "Asia/Almaty"  # dates shown without an offset are in this zone
+NEWSARCHIVE_CATALOG_BATCH = 200

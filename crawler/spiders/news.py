@@ -1,0 +1,192 @@
+"""The generic news spider: give it a start URL, it finds the articles.
+
+Discovery, in the order a site usually offers it: robots.txt ``Sitemap:`` lines
+(read from Scrapy's ``robots_parsed`` signal, so robots.txt is fetched once),
+``/sitemap.xml`` and sitemap indexes, RSS/Atom feeds advertised with
+``<link rel="alternate">``, listing pagination, and every in-scope link.
+
+Scope is the start URLs' origins. Every URL is cleaned of session ids and
+trackers before it is requested (``archive.urls.clean_url``), so ``?sid=``
+variants are never fetched twice. A page whose ``rel=canonical`` names another
+address is archived but not catalogued; the canonical address is fetched
+instead, and its capture becomes the catalog row. Limits: ``max_pages`` for the
+whole crawl, ``site_budget`` per origin, and Scrapy's ``DEPTH_LIMIT``.
+
+Usage: ``scrapy crawl news -a start_url=https://example.kz/kk/news``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.http import TextResponse
+
+from archive.urls import clean_url, origin
+from crawler.discovery import SKIPPED_SCHEMES, feed_urls, is_attachment, sitemap_urls
+from crawler.items import ArchivedPage
+
+_CANONICAL = "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
+_FEEDS = ("//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
+          "[contains(@type, 'rss') or contains(@type, 'atom')]/@href")
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def new_crawl_id(now: datetime | None = None) -> str:
+    """``20261125T103000Z-1a2b3c``: sortable by start time, unique across machines."""
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def user_agent(contact: str) -> str:
+    from archive import __version__
+
+    return f"newsarchive/{__version__} (web archive crawler; +{contact})"
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(self, start_url: str | None = None, start_urls: str | list[str] | None = None,
+                 crawl_id: str | None = None, max_pages: int | str | None = None,
+                 site_budget: int | str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        urls = [start_url] if start_url else []
+        if isinstance(start_urls, str):
+            urls += [u for u in start_urls.replace(",", " ").split() if u]
+        elif start_urls:
+            urls += list(start_urls)
+        bad = [u for u in urls if urlsplit(u).scheme not in ("http", "https") or not urlsplit(u).hostname]
+        if not urls or bad:
+            raise ValueError(f"news spider needs http(s) start URLs, got {bad or 'none'}: "
+                             "use -a start_url=https://example.kz/news")
+        self.start_urls = [clean_url(u) for u in urls]
+        self.scope = {origin(u) for u in self.start_urls}
+        self.crawl_id = crawl_id or new_crawl_id()
+        self._max_pages_arg = max_pages
+        self._site_budget_arg = site_budget
+        self._seen: set[str] = set()
+        self._scheduled: Counter[str] = Counter()
+
+    @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        contact = settings.get("NEWSARCHIVE_CONTACT")
+        if contact and "+" not in settings.get("USER_AGENT", ""):
+            settings.set("USER_AGENT", user_agent(contact), priority="spider")
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.max_pages = int(spider._max_pages_arg or settings.getint("NEWSARCHIVE_MAX_PAGES"))
+        spider.site_budget = int(spider._site_budget_arg or settings.getint("NEWSARCHIVE_SITE_BUDGET"))
+        crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        return spider
+
+    # -- discovery -----------------------------------------------------------
+
+    async def start(self):
+        for url in self.start_urls:
+            for request in (self.follow_url(url, self.parse_page, "seed"),
+                            self.follow_url(urljoin(url, "/sitemap.xml"), self.parse_sitemap, "sitemap")):
+                if request is not None:
+                    yield request
+
+    def robots_parsed(self, robotparser, request):
+        """robots.txt ``Sitemap:`` lines, read from the copy the robots middleware fetched."""
+        protego = getattr(robotparser, "rp", None)
+        for url in getattr(protego, "sitemaps", ()) or ():
+            follow = self.follow_url(url, self.parse_sitemap, "sitemap")
+            if follow is not None:
+                self.crawler.engine.crawl(follow)
+
+    def parse_sitemap(self, response):
+        kind, locations = sitemap_urls(response.body)
+        self.crawler.stats.inc_value(f"newsarchive/sitemap/{kind or 'unreadable'}")
+        callback, link_kind = (self.parse_sitemap, "sitemap") if kind == "sitemapindex" else (self.parse_page, "page")
+        yield from self._follow_all(locations, response, callback, link_kind)
+
+    def parse_feed(self, response):
+        yield from self._follow_all(feed_urls(response.body), response, self.parse_page, "page")
+
+    def parse_page(self, response):
+        if not _is_html(response):
+            return
+        canonical = response.xpath(_CANONICAL).get()
+        canonical = clean_url(urljoin(response.url, canonical.strip())) if canonical else None
+        here = clean_url(response.url)
+        if canonical and canonical != here and origin(canonical) in self.scope:
+            # A print version or an alias: the row must point at a capture of the canonical URL.
+            self.crawler.stats.inc_value("newsarchive/canonical_elsewhere")
+            follow = self.follow_url(canonical, self.parse_page, "canonical", priority=10)
+            if follow is not None:
+                yield follow
+        elif response.status == 200:
+            yield self._archived_page(response)
+
+        yield from self._follow_all(response.xpath(_FEEDS).getall(), response, self.parse_feed, "feed")
+        links = response.xpath("//a/@href").getall()
+        yield from self._follow_all([u for u in links if not is_attachment(u)], response, self.parse_page, "page")
+        attachments = [u for u in links if is_attachment(u)] + response.xpath("//img/@src").getall()
+        yield from self._follow_all(attachments, response, None, "attachment")
+
+    def _archived_page(self, response) -> ArchivedPage:
+        capture = response.meta["warc_capture"]
+        headers = {name.decode("latin-1"): value.decode("latin-1")
+                   for name, value in ((n, response.headers.get(n)) for n in response.headers) if value}
+        return ArchivedPage(url=response.url, site=urlsplit(response.url).netloc, body=response.body,
+                            headers=headers, capture=capture, crawl_id=self.crawl_id)
+
+    # -- scheduling ----------------------------------------------------------
+
+    def _follow_all(self, hrefs, response, callback, kind):
+        for href in hrefs:
+            href = href.strip()
+            if not href or href.lower().startswith(SKIPPED_SCHEMES):
+                continue
+            request = self.follow_url(urljoin(response.url, href), callback, kind)
+            if request is not None:
+                yield request
+
+    def follow_url(self, url: str, callback, kind: str, priority: int = 0):
+        """A request for ``url`` if it is new, in scope and within the budgets; else None."""
+        url = clean_url(url)
+        stats = self.crawler.stats
+        site = origin(url)
+        if url in self._seen:
+            return None
+        if site not in self.scope:
+            stats.inc_value("newsarchive/skipped/offsite")
+            return None
+        if self.max_pages and sum(self._scheduled.values()) >= self.max_pages:
+            stats.inc_value("newsarchive/skipped/max_pages")
+            return None
+        if self._scheduled[site] >= self.site_budget:
+            stats.inc_value("newsarchive/skipped/site_budget")
+            return None
+        self._seen.add(url)
+        self._scheduled[site] += 1
+        stats.inc_value(f"newsarchive/requests/{kind}")
+        return scrapy.Request(url, callback=callback or self.parse_attachment, errback=self.fetch_failed,
+                              priority=priority, meta={"newsarchive_kind": kind})
+
+    def parse_attachment(self, response):
+        """Attachments are archived by the WARC middleware; nothing to parse."""
+        return None
+
+    def fetch_failed(self, failure):
+        # Already archived (404s, 500s) or reported by the WARC middleware (timeouts):
+        # count it here so the crawl summary names the trouble.
+        self.crawler.stats.inc_value(f"newsarchive/failed/{failure.type.__name__}")
+
+
+def _is_html(response) -> bool:
+    if not isinstance(response, TextResponse):
+        return False
+    content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
+    return not content_type or content_type.startswith(_HTML_TYPES)
