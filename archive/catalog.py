@@ -298,8 +298,11 @@ class Catalog:
     def flush(self) -> None:
         """Make the referenced WARC files durable, then write every queued row in one transaction.
 
-        If a WARC file cannot be made durable, nothing is written and the rows stay
-        queued: the catalog must never point at a record that might not survive.
+        A row pointing at a WARC file that cannot be made durable (missing, too short,
+        no ``warc_dir``) must never be written: such rows are dropped, nothing is
+        written and CatalogError is raised; the other rows stay queued for the next
+        flush. ``newsarchive reindex`` rebuilds whatever the WARC files do hold. Rows
+        also stay queued when SQLite itself fails (locked, disk full), for a retry.
         """
         if not self.pending:
             return
@@ -310,7 +313,7 @@ class Catalog:
                     self.db["captures"].insert_all(self._captures, ignore=True)
                 if self._articles:
                     self.db.conn.executemany(
-                        _UPSERT_ARTICLE_SQL, [[a.get(c) for c in _ARTICLE_COLUMNS] for a in self._articles]
+                        _UPSERT_ARTICLE_SQL, [[a[c] for c in _ARTICLE_COLUMNS] for a in self._articles]
                     )
                 if self._errors:
                     self.db["errors"].insert_all(self._errors)
@@ -323,13 +326,24 @@ class Catalog:
         for row in self._captures + self._articles:
             name = row["warc_filename"]
             ends[name] = max(ends.get(name, 0), row["warc_offset"] + row["warc_length"])
-        if self.warc_dir is None:
-            raise CatalogError(
-                "the catalog was opened without warc_dir, so it cannot make the WARC files "
-                f"{', '.join(sorted(ends))} durable before pointing at them"
-            )
+        if not ends:
+            return
+        failures: dict[str, str] = {}
         for name, end in sorted(ends.items()):
-            _fsync_warc(self.warc_dir, name, end)
+            try:
+                if self.warc_dir is None:
+                    raise CatalogError(f"the catalog was opened without warc_dir, so it cannot fsync {name}")
+                _fsync_warc(self.warc_dir, name, end)
+            except CatalogError as exc:
+                failures[name] = str(exc)
+        if failures:
+            before = self.pending
+            self._captures = [r for r in self._captures if r["warc_filename"] not in failures]
+            self._articles = [r for r in self._articles if r["warc_filename"] not in failures]
+            raise CatalogError(
+                f"{'; '.join(failures.values())}; dropped {before - self.pending} catalog rows "
+                "pointing there, wrote nothing"
+            )
         _fsync_directory(self.warc_dir)
 
     # -- closing -------------------------------------------------------------
@@ -482,10 +496,7 @@ def _fsync_warc(warc_dir: Path, name: str, end: int) -> None:
                 "the WARC writer must flush before the catalog does"
             )
         return
-    raise CatalogError(
-        f"WARC file {name} is not in {warc_dir} (nor {name}{OPEN_SUFFIX}); "
-        "the catalog rows pointing at it were not written"
-    )
+    raise CatalogError(f"WARC file {name} is not in {warc_dir} (nor {name}{OPEN_SUFFIX})")
 
 
 def _fsync_directory(directory: Path) -> None:
