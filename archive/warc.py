@@ -241,8 +241,8 @@ class WarcWriter:
         return self._record(exchange.url, "response", exchange.body, http_headers, warc_headers)
 
     def _request_record(self, exchange: HttpExchange, date: str):
-        http_headers = _WireHeaders(f"{exchange.method} {_request_target(exchange.url)}",
-                                    list(exchange.request_headers), protocol=exchange.protocol)
+        request_line = f"{exchange.method} {_request_target(exchange.url)} {exchange.protocol}"
+        http_headers = _WireHeaders(request_line, list(exchange.request_headers), protocol="")
         warc_headers = {"WARC-Date": date}
         if exchange.ip_address:
             warc_headers["WARC-IP-Address"] = exchange.ip_address

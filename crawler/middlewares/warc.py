@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
 from archive.errors import WarcWriteError
@@ -75,6 +75,8 @@ class WarcCaptureMiddleware:
         return response
 
     def process_exception(self, request, exception):
+        if isinstance(exception, IgnoreRequest):
+            return None  # a policy decision (robots.txt), not a failed fetch
         self.stats.inc_value(f"warc/fetch_failed/{type(exception).__name__}")
         self.crawler.signals.send_catch_log(
             archive_signals.fetch_failed, request=request, reason=f"{type(exception).__name__}: {exception}")
