@@ -241,11 +241,20 @@ class Catalog:
         return crawl_id
 
     def finish_crawl(self, crawl_id: str, status: str, *, now: datetime | None = None) -> None:
-        """Flush, then store the crawl's end, status and counts taken from its rows."""
+        """Flush, then store the crawl's end, status and counts taken from its rows.
+
+        A WARC that went missing still ends the crawl (its rows are dropped, the
+        rest written and counted); the CatalogError is raised afterwards.
+        """
         if status not in CRAWL_STATUSES:
             raise ValueError(f"crawl status must be one of {', '.join(CRAWL_STATUSES)}, not {status!r}")
         self._require_writable()
-        self.flush()
+        try:
+            self.flush()
+            warc_failure = None
+        except CatalogError as exc:
+            warc_failure = exc
+            self.flush()  # the rows left point at durable WARCs; a SQLite fault raises here
         totals = {
             "pages": "SELECT count(*) FROM captures WHERE crawl_id = ?",
             "articles": "SELECT count(*) FROM articles WHERE crawl_id = ?",
@@ -263,6 +272,8 @@ class Catalog:
             )
             if cursor.rowcount == 0:
                 raise CatalogError(f"no crawl {crawl_id} in catalog {self.path}")
+        if warc_failure is not None:
+            raise warc_failure
 
     # -- buffered writes -----------------------------------------------------
 

@@ -359,6 +359,18 @@ def test_finish_crawl_counts_the_rows_of_that_crawl(catalog, warc_dir):
     assert crawl["bytes"] == (3000 + 1500) + (200 + 600)
 
 
+def test_finish_crawl_ends_the_crawl_even_when_a_warc_went_missing(catalog):
+    crawl_id = catalog.start_crawl([], crawl_id="crawl-1", now=NOW)
+    catalog.add_capture(capture_row())
+    catalog.add_capture(capture_row(warc_filename="gone.warc.gz"))
+
+    with pytest.raises(CatalogError, match="gone.warc.gz"):
+        catalog.finish_crawl(crawl_id, "failed", now=NOW)
+
+    crawl = catalog.db["crawls"].get(crawl_id)
+    assert (crawl["status"], crawl["pages"]) == ("failed", 1)
+
+
 def test_finish_crawl_refuses_an_unknown_status(catalog):
     crawl_id = catalog.start_crawl([], now=NOW)
     with pytest.raises(ValueError, match="interrupted"):
