@@ -1,0 +1,216 @@
+"""Keep site chrome out of the article text, in two passes.
+
+Before trafilatura (``remove_chrome``) we drop whole elements whose role is
+plain from the markup: ``<footer>``, ``<nav>``, ``<aside>``, scripts (JSON-LD
+stays: it is metadata, not text), and
+elements whose class/id/role names a share bar, cookie banner, sidebar,
+"latest"/"popular"/"related" list, gallery label, contact block, etc.
+An element is spared when it holds the article itself (the main heading or
+``articleBody``) or most of the page's text: a ``<body class="with-sidebar">``
+or a theme that wraps everything in ``<div id="footer-wrap">`` must not take
+the article with it.
+
+A page-top ``<header>`` outside ``<article>``/``<main>`` goes too (logo, menu).
+
+After trafilatura (``trim_text``) we look only at the leading and trailing
+paragraphs and drop those that are chrome beyond doubt: phone-number lines,
+short all-caps labels ("ФОТОГАЛЕРЕЯ"), known chrome phrases in kk/ru/en, and
+a leading repeat of the title. A paragraph in the middle of the text is never
+touched, and a line that reads like a sentence (long, or ending with a full
+stop after several words) is never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from lxml.html import HtmlElement
+
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "nav", "footer", "aside")
+# Lists and widgets that are never the article.
+_CHROME_WORDS = frozenset(
+    """share sharing social socials likes cookie cookies consent gdpr related latest popular
+    recommended recommend subscribe newsletter advert ads adv promo comments comment breadcrumb
+    breadcrumbs copyright tags rating login modal popup weather currency counters contacts
+    contact""".split()
+)
+# Layout words that also appear on the article's own container
+# ("sidebar-grid__content article__content", "widgets_article-widgets"):
+# they count only when no content word is in the same names and the element
+# holds no paragraph of prose ("sidebar-grid__container" wraps the article).
+_LAYOUT_WORDS = frozenset(
+    """sidebar widget widgets banner banners menu navbar nav navigation footer pagination pager
+    search lang language languages gallery""".split()
+)
+_CONTENT_WORDS = frozenset("article articlebody body content text story entry main".split())
+# Words that are chrome only together with another chrome word or as the
+# whole name ("print-content", "more-text" and "side-by-side" are not chrome).
+_WEAK_WORDS = frozenset({"more", "side", "print", "most", "tag", "soc", "visually"})
+_CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "dialog"})
+_NAME_SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
+_PROSE_CHARS = 200
+_PROTECTED_TAGS = frozenset({"html", "body", "main", "article"})
+
+# -- structural pass ---------------------------------------------------------
+
+
+def remove_chrome(tree: HtmlElement, keep: HtmlElement | None = None) -> int:
+    """Remove site chrome from ``tree`` in place; return how many elements went.
+
+    ``keep`` is an element that must survive (the article's main heading).
+    """
+    body = tree.find("body")
+    if body is None:
+        body = tree
+    page_chars = len(_text_of(body)) or 1
+    protected = _ancestors_and_self(keep) | _article_bodies(tree)
+    doomed = [e for e in tree.iter(*_DROP_TAGS[:6]) if "ld+json" not in (e.get("type") or "").lower()]
+    for element in body.iter():
+        if not isinstance(element.tag, str) or element in protected:
+            continue
+        if element.tag in _PROTECTED_TAGS:
+            continue
+        if element.tag == "header" and not _inside_content(element):
+            doomed.append(element)
+        elif element.tag in ("nav", "footer", "aside") or _names_chrome(element):
+            if element.tag in ("nav", "footer", "aside") or len(_text_of(element)) < page_chars / 2:
+                doomed.append(element)
+    for element in doomed:
+        if element.getparent() is not None:
+            _drop(element)
+    return len(doomed)
+
+
+def _names_chrome(element: HtmlElement) -> bool:
+    role = (element.get("role") or "").lower()
+    if role in _CHROME_ROLES:
+        return True
+    names = f"{element.get('class') or ''} {element.get('id') or ''}"
+    if not names.strip():
+        return False
+    words = {w.lower() for w in _NAME_SPLIT.split(names) if w}
+    if words & _CHROME_WORDS:
+        return True
+    if words & _LAYOUT_WORDS and not words & _CONTENT_WORDS:
+        return not _holds_prose(element)
+    weak = words & _WEAK_WORDS
+    return bool(weak) and (len(weak) >= 2 or len(words) == 1)
+
+
+def _holds_prose(element: HtmlElement) -> bool:
+    """A paragraph of real prose inside: a grid container, not a sidebar."""
+    for paragraph in element.iter("p"):
+        if len(_text_of(paragraph)) >= _PROSE_CHARS and paragraph.find(".//a") is None:
+            return True
+    return False
+
+
+def _inside_content(element: HtmlElement) -> bool:
+    return any(a.tag in ("article", "main") for a in element.iterancestors())
+
+
+def _article_bodies(tree: HtmlElement) -> set:
+    found = set()
+    for element in tree.xpath('//*[@itemprop="articleBody"]|//article'):
+        found |= _ancestors_and_self(element)
+    return found
+
+
+def _ancestors_and_self(element: HtmlElement | None) -> set:
+    if element is None:
+        return set()
+    return {element, *element.iterancestors()}
+
+
+def _drop(element: HtmlElement) -> None:
+    """Remove an element but keep the text that follows it (its tail)."""
+    parent = element.getparent()
+    tail = element.tail
+    if tail and tail.strip():
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
+def _text_of(element: HtmlElement) -> str:
+    return "".join(element.itertext())
+
+
+# -- text pass -----------------------------------------------------------------
+
+_PHONE = re.compile(r"(?:\+?\d[\d\s().\-]{6,}\d)")
+_CHROME_PHRASES = tuple(
+    phrase.casefold()
+    for phrase in (
+        # kk
+        "Бірыңғай байланыс", "Біріңғай мемлекеттік байланыс", "Байланыс номері", "Байланыс номерi",
+        "Барлық құқықтар қорғалған", "Бөлісу", "Соңғы жаңалықтар", "Тағы оқыңыз", "Фотогалерея",
+        "Басып шығару", "Сайтты әзірлеген", "Мекенжайымыз", "Біз әлеуметтік желілерде",
+        # ru
+        "Все права защищены", "Поделиться", "Последние новости", "Читайте также", "Популярное",
+        "Версия для печати", "Распечатать", "Сайт разработан", "Разработка сайта", "Фотоголерея",
+        "Мы в социальных сетях", "Подписывайтесь", "Телефон доверия", "Единый контакт-центр",
+        "Использование материалов", "Нашли ошибку",
+        # en
+        "All rights reserved", "Share this", "Share on", "Latest news", "Related articles",
+        "Read more", "Read also", "Follow us", "Subscribe", "Cookie", "Print version",
+        "Photo gallery", "Contact us",
+        # site-builder credits often left in footers
+        "AqPrint",
+    )
+)
+_MAX_CHROME_LINE = 90
+_SENTENCE_END = re.compile(r"[.!?…»\"”)]\s*$")
+
+
+def trim_text(text: str, title: str | None = None) -> str:
+    """Drop chrome paragraphs from the start and the end of ``text``."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
+    title_key = _key(title) if title else None
+    while paragraphs and (_is_chrome_line(paragraphs[0]) or _key(paragraphs[0]) == title_key):
+        paragraphs.pop(0)
+    while paragraphs and _is_chrome_line(paragraphs[-1]):
+        paragraphs.pop()
+    return "\n\n".join(paragraphs)
+
+
+def _is_chrome_line(line: str) -> bool:
+    if len(line) > _MAX_CHROME_LINE * 2:
+        return False
+    if _is_phone_line(line):
+        return True
+    if len(line) > _MAX_CHROME_LINE or _reads_like_sentence(line):
+        return False
+    folded = line.casefold()
+    if any(phrase in folded for phrase in _CHROME_PHRASES):
+        return True
+    if line.startswith("©") or folded.startswith("copyright"):
+        return True
+    return _is_caps_label(line)
+
+
+def _is_phone_line(line: str) -> bool:
+    phones = _PHONE.findall(line)
+    if not phones or sum(c.isdigit() for c in "".join(phones)) < 7:
+        return False
+    rest = _PHONE.sub(" ", line)
+    return sum(c.isalpha() for c in rest) <= 40
+
+
+def _is_caps_label(line: str) -> bool:
+    words = line.split()
+    letters = [c for c in line if c.isalpha()]
+    return 0 < len(words) <= 3 and len(line) <= 30 and len(letters) >= 3 and all(c.isupper() for c in letters)
+
+
+def _reads_like_sentence(line: str) -> bool:
+    return len(line.split()) >= 8 and bool(_SENTENCE_END.search(line))
+
+
+def _key(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).replace("\u00ad", "")
+    return " ".join(text.casefold().split()).strip(" .")

@@ -1,0 +1,190 @@
+"""One page of HTML in, one clean :class:`Article` out.
+
+The pipeline: decode (archive.charset) → parse once with lxml → read what the
+page says about itself and its dates from the untouched tree (archive.pagemeta,
+archive.dates) → remove site chrome (archive.boilerplate) → trafilatura on
+the cleaned tree → trim chrome lines off the text → language
+(archive.language) → article or not (archive.classify).
+
+trafilatura options, chosen by measurement (``benchmarks/extraction_modes.py``
+on the 162 pages of shared/realpages plus tests/pages, trafilatura 2.3.1):
+TRAFILATURA_MEASUREMENT below. We keep the default (balanced) mode, not
+``fast=True``: its fallback extractors recover bodies that the fast path
+truncates, and the cost difference is small next to fetching a page.
+The parsed, cleaned tree is handed to trafilatura (it copies it instead of
+parsing the HTML a second time). trafilatura's own date is not used: dates
+come from archive.dates only (see the benchmark's date column).
+
+``extract`` never raises: garbage in gives an Article with ``is_article`` False
+and the reason in ``why``. It is a module-level pure function, safe to run in a
+ProcessPoolExecutor worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import lxml.html
+from lxml.html import HtmlElement
+from trafilatura import bare_extraction
+
+from archive import boilerplate, pagemeta
+from archive.charset import decode_html
+from archive.classify import NON_ARTICLE_TYPES, Evidence, classify
+from archive.dates import DEFAULT_TIMEZONE, find_dates
+from archive.language import detect_language
+
+TRAFILATURA_MEASUREMENT = "see benchmarks/extraction_modes.py"
+TRAFILATURA_OPTIONS = {
+    "fast": False,
+    "include_comments": False,
+    "include_tables": True,
+    "with_metadata": True,
+    "deduplicate": False,
+}
+_MAX_GARBAGE_SHARE = 0.05
+_PARSER = lxml.html.HTMLParser(
+    encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
+)
+logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+logging.getLogger("htmldate").setLevel(logging.CRITICAL)
+
+
+@dataclass(frozen=True)
+class Article:
+    """What the archive keeps of one fetched page."""
+
+    url: str | None
+    canonical_url: str | None
+    title: str | None
+    published: str | None
+    modified: str | None
+    language: str | None
+    author: str | None
+    description: str | None
+    text: str
+    is_article: bool
+    why: str
+    encoding: str
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def extract(
+    html: bytes | str,
+    url: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    timezone: str = DEFAULT_TIMEZONE,
+    now: datetime | None = None,
+) -> Article:
+    """Extract the article of one page; never raises (see module docstring)."""
+    encoding = "unknown"
+    try:
+        text, encoding = decode_html(html or b"", headers)
+        if _looks_binary(text):
+            return _not_a_page(url, encoding, "not HTML (binary or garbage)")
+        tree = parse_html(text)
+        if tree is None:
+            return _not_a_page(url, encoding, "empty page")
+        return _extract_from_tree(tree, url, headers, encoding, timezone, now)
+    except Exception as error:  # noqa: BLE001 - the contract is "never raise on a page"
+        return _not_a_page(url, encoding, f"extraction failed: {type(error).__name__}")
+
+
+def parse_html(text: str) -> HtmlElement | None:
+    """Parse decoded HTML with lxml; None when there is no document at all."""
+    text = text.replace("\x00", "")
+    if not text.strip():
+        return None
+    try:
+        tree = lxml.html.document_fromstring(text.encode("utf-8", errors="replace"), parser=_PARSER)
+    except (lxml.etree.ParserError, ValueError):
+        return None
+    return tree
+
+
+def _extract_from_tree(tree, url, headers, encoding, timezone, now) -> Article:
+    heading = pagemeta.main_heading(tree)
+    json_ld = pagemeta.json_ld_objects(tree)
+    types = pagemeta.schema_types(json_ld)
+    og_type = (pagemeta.meta_content(tree, "og:type") or "").lower()
+    declared_lang = pagemeta.declared_language(tree, headers)
+    canonical = pagemeta.canonical_url(tree, url)
+    published, modified = find_dates(tree, url, timezone, now=now)
+
+    boilerplate.remove_chrome(tree, keep=heading)
+    linked_headings, link_density = _listing_signals(tree)
+    document = bare_extraction(tree, url=url, **TRAFILATURA_OPTIONS)
+
+    title = pagemeta.page_title(tree, heading, fallback=getattr(document, "title", None))
+    raw_text = getattr(document, "text", None) or ""
+    main_text = boilerplate.trim_text(raw_text, title)
+    description = pagemeta.clean_inline(getattr(document, "description", None))
+    language = detect_language(main_text or f"{title or ''} {description or ''}", declared_lang)
+
+    declared_article = og_type == "article" or bool(types & pagemeta.ARTICLE_TYPES)
+    non_article = [] if declared_article else sorted(types & NON_ARTICLE_TYPES)
+    is_article, why = classify(
+        Evidence(
+            url=url,
+            text_chars=len(main_text),
+            has_title=bool(title),
+            date_source=published.source if published else None,
+            declared_article=declared_article,
+            declared_non_article=non_article[0] if non_article else None,
+            linked_headings=linked_headings,
+            link_density=link_density,
+        )
+    )
+    return Article(
+        url=url,
+        canonical_url=canonical,
+        title=title,
+        published=published.isoformat() if published else None,
+        modified=modified.isoformat() if modified else None,
+        language=language,
+        author=pagemeta.clean_inline(getattr(document, "author", None)),
+        description=description,
+        text=main_text,
+        is_article=is_article,
+        why=why,
+        encoding=encoding,
+    )
+
+
+def _listing_signals(tree: HtmlElement) -> tuple[int, float]:
+    """Headings that are links, and the share of text inside links, after cleaning."""
+    body = tree.find("body")
+    if body is None:
+        return 0, 0.0
+    linked = sum(
+        1
+        for heading in body.iter("h2", "h3", "h4")
+        if heading.find(".//a") is not None or heading.getparent().tag == "a"
+    )
+    total = len("".join(body.itertext()).split())
+    if not total:
+        return linked, 0.0
+    in_links = sum(len("".join(a.itertext()).split()) for a in body.iter("a"))
+    return linked, min(in_links / total, 1.0)
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:4096]
+    if not sample:
+        return False
+    bad = sum(1 for c in sample if c == "\ufffd" or (c < " " and c not in "\t\n\r\f"))
+    return bad / len(sample) > _MAX_GARBAGE_SHARE
+
+
+def _not_a_page(url: str | None, encoding: str, why: str) -> Article:
+    return Article(
+        url=url, canonical_url=None, title=None, published=None, modified=None, language=None,
+        author=None, description=None, text="", is_article=False, why=why, encoding=encoding,
+    )

@@ -1,0 +1,177 @@
+"""What a page says about itself: canonical URL, headings, declared type and language.
+
+Read from the parsed tree *before* chrome removal, because the evidence
+lives in ``<head>``, JSON-LD scripts and page headers that the cleaning drops.
+
+Title rule: the article's own main heading wins (an ``<h1>`` inside
+``<article>``/``<main>``/``articleBody``, or the page's only ``<h1>`` outside
+header/nav/footer that is not the site logo), because ``<title>`` carries a
+" | Site name" suffix and og:title is sometimes a shortened social text.
+Then og:title, then trafilatura's title, then ``<title>`` with the site
+suffix cut off. Soft hyphens go, whitespace is collapsed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from urllib.parse import urljoin
+
+from lxml.html import HtmlElement
+
+_SOFT_HYPHEN = "\u00ad"
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+_TITLE_SEPARATORS = re.compile(r"\s+(?:\||—|–|-|::|»|«|·|/)\s+")
+_CONTENT_HINT = re.compile(r"(^|[\s_-])(content|article|post|news|entry|material|story|single)", re.I)
+_LOGO_HINT = re.compile(r"logo|brand|site-?name|site-?title", re.I)
+ARTICLE_TYPES = frozenset(
+    {"article", "newsarticle", "reportagenewsarticle", "blogposting", "analysisnewsarticle",
+     "opinionnewsarticle", "backgroundnewsarticle", "report", "scholarlyarticle", "liveblogposting"}
+)
+
+
+def clean_inline(text: str | None) -> str | None:
+    """Collapse whitespace and drop soft hyphens and zero-width characters."""
+    if text is None:
+        return None
+    text = " ".join(text.translate(_INVISIBLE).split())
+    return text or None
+
+
+def meta_content(tree: HtmlElement, *keys: str) -> str | None:
+    """The first non-empty ``<meta name|property=key content>`` among ``keys``."""
+    for key in keys:
+        for element in tree.xpath(
+            "//meta[translate(@property,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')=$k"
+            " or translate(@name,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')=$k]",
+            k=key,
+        ):
+            value = clean_inline(element.get("content"))
+            if value:
+                return value
+    return None
+
+
+def canonical_url(tree: HtmlElement, url: str | None) -> str | None:
+    """``<link rel=canonical>`` resolved against ``url``, else og:url, else None."""
+    for link in tree.xpath("//link[@href]"):
+        if "canonical" in (link.get("rel") or "").lower().split():
+            href = link.get("href").strip()
+            if href:
+                return urljoin(url or "", href) if url else href
+    og_url = meta_content(tree, "og:url")
+    if og_url:
+        return urljoin(url or "", og_url) if url else og_url
+    return None
+
+
+def declared_language(tree: HtmlElement, headers: Mapping[str, str] | None = None) -> str | None:
+    """The language the page claims: ``<html lang>``, og:locale, Content-Language."""
+    root = tree.getroottree().getroot()
+    for value in (root.get("lang"), root.get("xml:lang"), meta_content(tree, "og:locale", "content-language")):
+        if value and value.strip():
+            return value.strip()
+    for key, value in (headers or {}).items():
+        if str(key).lower() == "content-language" and value:
+            return str(value).split(",")[0].strip()
+    return None
+
+
+def json_ld_objects(tree: HtmlElement) -> list[dict]:
+    """Every JSON-LD object on the page, ``@graph`` members flattened."""
+    objects: list[dict] = []
+    for script in tree.xpath('//script[contains(translate(@type,"LDJSON","ldjson"),"ld+json")]'):
+        try:
+            data = json.loads(script.text or "")
+        except (ValueError, RecursionError):
+            continue
+        objects.extend(_flatten(data))
+    return objects
+
+
+def _flatten(data) -> Iterator[dict]:
+    if isinstance(data, list):
+        for item in data:
+            yield from _flatten(item)
+    elif isinstance(data, dict):
+        yield data
+        if "@graph" in data:
+            yield from _flatten(data["@graph"])
+
+
+def schema_types(objects: list[dict]) -> set[str]:
+    """Lower-cased schema.org ``@type`` names of the JSON-LD objects."""
+    types: set[str] = set()
+    for obj in objects:
+        value = obj.get("@type")
+        for name in value if isinstance(value, list) else [value]:
+            if isinstance(name, str):
+                types.add(name.rsplit("/", 1)[-1].lower())
+    return types
+
+
+def main_heading(tree: HtmlElement) -> HtmlElement | None:
+    """The ``<h1>`` that titles the article, or None when there is no clear one."""
+    candidates = []
+    for h1 in tree.iter("h1"):
+        text = clean_inline(h1.text_content())
+        if not text or _looks_like_logo(h1):
+            continue
+        in_content = _in_content_area(h1)
+        if in_content:
+            return h1
+        if not any(a.tag in ("header", "nav", "footer", "aside") for a in h1.iterancestors()):
+            candidates.append(h1)
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _in_content_area(element: HtmlElement) -> bool:
+    for ancestor in element.iterancestors():
+        if ancestor.tag in ("article", "main") or ancestor.get("itemprop") == "articleBody":
+            return True
+        if ancestor.tag in ("header", "nav", "footer", "aside"):
+            continue
+        names = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}"
+        if _CONTENT_HINT.search(names):
+            return True
+    return False
+
+
+def _looks_like_logo(h1: HtmlElement) -> bool:
+    for element in (h1, *h1.iterancestors()):
+        names = f"{element.get('class') or ''} {element.get('id') or ''}"
+        if _LOGO_HINT.search(names):
+            return True
+        if element.tag in ("body", "html"):
+            break
+    link = h1.find(".//a")
+    return link is not None and (link.get("href") or "").strip() in ("/", "./", "#")
+
+
+def page_title(tree: HtmlElement, heading: HtmlElement | None, fallback: str | None = None) -> str | None:
+    """The article title by the rule in the module docstring."""
+    site = meta_content(tree, "og:site_name")
+    if heading is not None:
+        text = clean_inline(heading.text_content())
+        if text and text != site:
+            return text
+    og_title = meta_content(tree, "og:title", "twitter:title")
+    if og_title:
+        return strip_site_name(og_title, site) if site and site in og_title else og_title
+    if fallback:
+        return clean_inline(fallback)
+    title_element = tree.find(".//title")
+    if title_element is not None:
+        return strip_site_name(clean_inline(title_element.text_content()), site)
+    return None
+
+
+def strip_site_name(title: str | None, site: str | None = None) -> str | None:
+    """Cut a " | Site name" part off a ``<title>``: keep the longest part."""
+    if not title:
+        return None
+    parts = [p for p in _TITLE_SEPARATORS.split(title) if p.strip()]
+    if site:
+        parts = [p for p in parts if p.strip() != site] or parts
+    return max(parts, key=len).strip() if parts else title
