@@ -49,7 +49,10 @@ DEFAULT_TIMEZONE = "Asia/Almaty"
 EARLIEST = date(1991, 1, 1)
 MAX_TEXT = 10_000  # parse_date reads at most this many characters
 MAX_JSON_LD = 2_000_000
-BYLINE_MAX_CHARS = 400  # longer blocks near the title are body text, not a byline
+BYLINE_MAX_CHARS = 400
+# Without an <article>, the article's own dates are looked for in this many
+# ancestors of the <h1>, innermost first: the nearest date wins.
+CONTAINER_LEVELS = 4  # longer blocks near the title are body text, not a byline
 
 SOURCES = ("json-ld", "meta", "time", "byline", "url", "text")
 
@@ -492,7 +495,7 @@ def _main_heading(headings):
 
 
 def _article_containers(articles, heading, keep):
-    """Where this article's own dates live: its <article>, or the heading's surroundings.
+    """Where this article's own dates live: its <article>, or the heading's ancestors.
 
     Without a heading, a lone <article> is the article; several are teaser
     cards of a listing page, and none of their dates is this page's.
@@ -505,7 +508,7 @@ def _article_containers(articles, heading, keep):
             return [ancestor]
     containers = []
     for node in heading.iterancestors():
-        if node.tag in ("body", "html") or len(containers) == 2:
+        if node.tag in ("body", "html") or len(containers) == CONTAINER_LEVELS:
             break
         containers.append(node)
     return containers
@@ -529,7 +532,7 @@ def _from_time_elements(containers, ctx: _Context):
             if ctx.excluded(element):
                 continue
             value = ctx.parse(element.get("datetime") or element.get("content")) or ctx.parse(
-                element.text_content()[:BYLINE_MAX_CHARS]
+                _visible_text(element)
             )
             if value is None:
                 continue
@@ -556,20 +559,32 @@ def _near_heading(heading):
 
 
 def _visible_text(element) -> str | None:
-    """The text a reader sees in a short element; None for long blocks (body text)."""
-    parts, size = [], 0
-    for event, node in etree.iterwalk(element, events=("start", "end")):
-        if event == "start":
-            visible = isinstance(node.tag, str) and node.tag not in _INVISIBLE_TAGS
-            part = node.text if visible else None
+    """The text a reader sees in a short element; None for long blocks (body text).
+
+    Text nodes are joined with a space where two words or numbers would
+    otherwise run together ("2019" + "4:29 AM" must not read "20194:29").
+    """
+    text, stack = "", [element]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            part = item
         else:
-            part = node.tail if node is not element else None
-        if part:
-            size += len(part)
-            if size > BYLINE_MAX_CHARS:
-                return None
-            parts.append(part)
-    return "".join(parts)
+            if not isinstance(item.tag, str) or item.tag in _INVISIBLE_TAGS:
+                continue
+            part = item.text or ""
+            for child in reversed(item):
+                if child.tail:
+                    stack.append(child.tail)
+                stack.append(child)
+        if not part:
+            continue
+        if text and text[-1].isalnum() and part[0].isalnum():
+            text += " "
+        text += part
+        if len(text) > BYLINE_MAX_CHARS:
+            return None
+    return text
 
 
 def _may_be_byline(element) -> bool:

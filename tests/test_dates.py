@@ -494,3 +494,30 @@ def test_a_non_tree_gives_no_date():
 def test_an_element_tree_is_accepted_as_well_as_its_root():
     tree = page("<h1>T</h1><div class='date'>24.11.2026</div>").getroottree()
     assert find_dates(tree, now=NOW)[0] == FoundDate(date(2026, 11, 24), "byline")
+
+
+# ---------------------------------------------------------------------------
+# find_dates: how markup splits a byline
+# ---------------------------------------------------------------------------
+
+
+def test_a_byline_split_by_an_html_comment_is_read_whole():
+    html = "<main><h1>T</h1><div class='publish-date'>Posted: <!-- -->18 Nov 2025 8:11 pm</div></main>"
+    assert dates_of(html)[0].value == datetime(2025, 11, 18, 20, 11, tzinfo=PLUS_5)
+
+
+def test_text_nodes_of_separate_elements_do_not_run_together():
+    html = "<main><h1>T</h1><div class='time'><span>Wed, Nov 19 2025</span><span>4:29 AM</span></div></main>"
+    assert dates_of(html)[0].value == datetime(2025, 11, 19, 4, 29, tzinfo=PLUS_5)
+
+
+def test_scripts_inside_a_byline_are_not_text():
+    html = """<main><h1>T</h1><div class="date">24.11.2026 <script>var d = "01.01.2020";</script></div></main>"""
+    assert dates_of(html)[0] == FoundDate(date(2026, 11, 24), "byline")
+
+
+def test_a_time_element_a_few_blocks_away_from_the_heading_is_found():
+    html = """<main><div class="top"><div class="head"><header><div><h1>T</h1></div></header></div>
+        <div class="info"><div><time datetime="2026-11-24T10:00:00+05:00">24.11</time></div></div></div>
+        <div class="body"><p>Text</p></div></main>"""
+    assert dates_of(html)[0] == FoundDate(datetime(2026, 11, 24, 10, tzinfo=PLUS_5), "time")
