@@ -169,6 +169,11 @@ def page_number(query: dict) -> int:
     return int(value) if value.isdigit() else 0
 
 
+def slug(title: str) -> str:
+    """ASCII URL slug of an English title ("Citizens' appeals" -> "citizens-appeals")."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower().replace("'", "")).strip("-")
+
+
 def http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(timezone.utc), usegmt=True)
 
@@ -185,6 +190,9 @@ class DemoSite:
     feed_path: str
     disallowed_paths: list[str]
     boilerplate: list[str]
+    # Path templates by kind: article, print, old, listing, tag, image, pdf, broken.
+    # Slots: {number} (article id), {slug} (from the title), {page}, {k} (image number).
+    url_templates: dict[str, str]
     uses_session_ids = True
     has_canonical_links = True
 
@@ -209,33 +217,38 @@ class DemoSite:
         self.non_article_urls = [self.absolute(path) for path in self.non_article_paths()]
         self.broken_urls = [self.absolute(path) for path in self.broken_paths()]
 
-    # --- URL scheme (subclasses) ------------------------------------------------
+    # --- URL scheme: each site's url_templates ------------------------------------
     def routes(self) -> list[tuple[str, Callable[[re.Match, dict], Page]]]:
         raise NotImplementedError
 
     def article_path(self, article: DemoArticle) -> str:
-        raise NotImplementedError
+        return self._path("article", article)
 
     def print_path(self, article: DemoArticle) -> str:
-        raise NotImplementedError
+        return self._path("print", article)
 
     def old_path(self, article: DemoArticle) -> str:
-        raise NotImplementedError
+        """The legacy URL that 301-redirects to the article."""
+        return self._path("old", article)
 
     def listing_path(self, page: int) -> str:
-        raise NotImplementedError
+        return self.url_templates["listing"].format(page=page)
 
     def tag_path(self, slug: str) -> str:
-        raise NotImplementedError
+        return self.url_templates["tag"].format(slug=slug)
 
     def image_path(self, article: DemoArticle, number: int) -> str:
-        raise NotImplementedError
+        return self._path("image", article, k=number)
 
     def pdf_path(self, article: DemoArticle) -> str:
-        raise NotImplementedError
+        return self._path("pdf", article)
 
     def attachment_broken_path(self, article: DemoArticle) -> str:
-        raise NotImplementedError
+        """A dead link from the article body: answered with 404."""
+        return self._path("broken", article)
+
+    def _path(self, kind: str, article: DemoArticle, **slots) -> str:
+        return self.url_templates[kind].format(number=article.number, slug=slug(article.title), **slots)
 
     about_path: str
     contacts_path: str
@@ -480,6 +493,13 @@ class KazakhPartySite(DemoSite):
     contacts_broken_path = "/uploads/docs/rekvizitter-2019.doc"
     disallowed_paths = ["/admin/", "/kk/search"]
     has_canonical_links = False
+    url_templates = {
+        "article": "/kk/news/{number}", "print": "/kk/print/{number}",
+        "old": "/index.php?option=com_content&view=article&id={number}",
+        "listing": "/kk/news?page={page}", "tag": "/kk/tag/{slug}",
+        "image": "/uploads/images/{number}_{k}.png", "pdf": "/uploads/docs/{number}.pdf",
+        "broken": "/uploads/docs/{number}-qosymsha.docx",
+    }
     phones = "Байланыс номерi :     +7 702 555 01 23      +77122000000"
     cookie_text = "Біз сайттың жұмысын жақсарту үшін cookie файлдарын пайдаланамыз."
     boilerplate = ["ФОТОГАЛЕРЕЯ", "Біріңғай мемлекеттік байланыс", "AqPrint", "Байланыс номерi",
@@ -503,30 +523,6 @@ class KazakhPartySite(DemoSite):
             (r"/uploads/images/(?P<number>\d+)_(?P<k>\d)\.png", self.serve_image),
             (r"/uploads/docs/(?P<number>\d+)\.pdf", self.serve_pdf),
         ]
-
-    def article_path(self, article):
-        return f"/kk/news/{article.number}"
-
-    def print_path(self, article):
-        return f"/kk/print/{article.number}"
-
-    def old_path(self, article):
-        return f"/index.php?option=com_content&view=article&id={article.number}"
-
-    def listing_path(self, page):
-        return f"/kk/news?page={page}"
-
-    def tag_path(self, slug):
-        return f"/kk/tag/{slug}"
-
-    def image_path(self, article, number):
-        return f"/uploads/images/{article.number}_{number}.png"
-
-    def pdf_path(self, article):
-        return f"/uploads/docs/{article.number}.pdf"
-
-    def attachment_broken_path(self, article):
-        return f"/uploads/docs/{article.number}-qosymsha.docx"
 
     def sitemap_entries(self):
         pages = [(self.absolute(path), None) for path in (self.start_path, self.about_path, self.contacts_path)]
@@ -661,6 +657,12 @@ class RussianAkimatSite(DemoSite):
     contacts_path = "/ru/kontakty/"
     contacts_broken_path = "/upload/docs/rekvizity-2019.doc"
     disallowed_paths = ["/bitrix/", "/search/"]
+    url_templates = {
+        "article": "/ru/novosti/{number}.html", "print": "/ru/novosti/{number}.html?print=Y",
+        "old": "/news.php?id={number}", "listing": "/ru/novosti/page/{page}/", "tag": "/ru/tags/{slug}/",
+        "image": "/upload/iblock/{number}_{k}.png", "pdf": "/upload/docs/{number}.pdf",
+        "broken": "/upload/docs/{number}-prilozhenie.doc",
+    }
     cookie_text = "Мы используем файлы cookie, чтобы сайт работал удобнее для вас."
     address = "060000, г. Атырау, пр. Азаттык, 1"
     boilerplate = ["Последние новости", "Поделиться", "Фотогалерея", "Версия для печати", cookie_text,
@@ -693,30 +695,6 @@ class RussianAkimatSite(DemoSite):
 
     def is_print_request(self, query):
         return query.get("print") == "Y"
-
-    def article_path(self, article):
-        return f"/ru/novosti/{article.number}.html"
-
-    def print_path(self, article):
-        return f"/ru/novosti/{article.number}.html?print=Y"
-
-    def old_path(self, article):
-        return f"/news.php?id={article.number}"
-
-    def listing_path(self, page):
-        return f"/ru/novosti/page/{page}/"
-
-    def tag_path(self, slug):
-        return f"/ru/tags/{slug}/"
-
-    def image_path(self, article, number):
-        return f"/upload/iblock/{article.number}_{number}.png"
-
-    def pdf_path(self, article):
-        return f"/upload/docs/{article.number}.pdf"
-
-    def attachment_broken_path(self, article):
-        return f"/upload/docs/{article.number}-prilozhenie.doc"
 
     def lead_date(self, moment):
         return f"{moment.day} {RU_MONTHS_GENITIVE[moment.month - 1]}"
@@ -839,6 +817,12 @@ class EnglishMinistrySite(DemoSite):
     contacts_path = "/en/contacts"
     contacts_broken_path = "/media/documents/organisation-chart-2019.pdf"
     disallowed_paths = ["/admin/", "/en/search"]
+    url_templates = {
+        "article": "/en/news/{number}-{slug}", "print": "/en/news/{number}-{slug}/print",
+        "old": "/news/{number}", "listing": "/en/news?page={page}", "tag": "/en/topics/{slug}",
+        "image": "/media/images/{number}-{k}.png", "pdf": "/media/documents/{number}.pdf",
+        "broken": "/media/documents/{number}-annex.docx",
+    }
     uses_session_ids = False
     cookie_text = "We use cookies to make this website work and to understand how you use it."
     boilerplate = ["Latest news", "Share this page", "Print this page", cookie_text, "Ministry switchboard",
@@ -864,37 +848,9 @@ class EnglishMinistrySite(DemoSite):
 
     def serve_slugged_article(self, match, query):
         article = self.article(match["number"])
-        if article is not None and match["slug"] != self.slug(article):
+        if article is not None and match["slug"] != slug(article.title):
             return self.redirect(self.absolute(self.article_path(article)))
         return self.serve_article(match, query)
-
-    @staticmethod
-    def slug(article: DemoArticle) -> str:
-        return re.sub(r"[^a-z0-9]+", "-", article.title.lower().replace("'", "")).strip("-")
-
-    def article_path(self, article):
-        return f"/en/news/{article.number}-{self.slug(article)}"
-
-    def print_path(self, article):
-        return self.article_path(article) + "/print"
-
-    def old_path(self, article):
-        return f"/news/{article.number}"
-
-    def listing_path(self, page):
-        return f"/en/news?page={page}"
-
-    def tag_path(self, slug):
-        return f"/en/topics/{slug}"
-
-    def image_path(self, article, number):
-        return f"/media/images/{article.number}-{number}.png"
-
-    def pdf_path(self, article):
-        return f"/media/documents/{article.number}.pdf"
-
-    def attachment_broken_path(self, article):
-        return f"/media/documents/{article.number}-annex.docx"
 
     def feed_link(self, article):
         return self.absolute(self.article_path(article) + "?utm_source=atom&utm_medium=feed&utm_campaign=press")
