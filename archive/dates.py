@@ -52,7 +52,11 @@ MAX_JSON_LD = 2_000_000
 BYLINE_MAX_CHARS = 400
 # Without an <article>, the article's own dates are looked for in this many
 # ancestors of the <h1>, innermost first: the nearest date wins.
-CONTAINER_LEVELS = 4  # longer blocks near the title are body text, not a byline
+CONTAINER_LEVELS = 4
+# An unmarked <p> under the headline longer than this is the lead sentence,
+# whose date is when something happened ("text" evidence), not a byline.
+BYLINE_PARAGRAPH_CHARS = 80
+TEXT_SCAN_CHARS = 1500  # longer blocks near the title are body text, not a byline
 
 SOURCES = ("json-ld", "meta", "time", "byline", "url", "text")
 
@@ -558,8 +562,10 @@ def _near_heading(heading):
         node = node.getparent()
 
 
-def _visible_text(element) -> str | None:
-    """The text a reader sees in a short element; None for long blocks (body text).
+def _visible_text(element, limit: int = BYLINE_MAX_CHARS, cut: bool = False) -> str | None:
+    """The text a reader sees in a short element; None for longer blocks (body text).
+
+    With `cut`, long blocks give their first `limit` characters instead.
 
     Text nodes are joined with a space where two words or numbers would
     otherwise run together ("2019" + "4:29 AM" must not read "20194:29").
@@ -582,8 +588,8 @@ def _visible_text(element) -> str | None:
         if text and text[-1].isalnum() and part[0].isalnum():
             text += " "
         text += part
-        if len(text) > BYLINE_MAX_CHARS:
-            return None
+        if len(text) > limit:
+            return text[:limit] if cut else None
     return text
 
 
@@ -603,6 +609,14 @@ def _split_on_modified(text: str) -> tuple[str, str]:
     return text[: mark.start()], text[mark.end():]
 
 
+def _is_date_marked(element) -> bool:
+    return bool(_DATE_CLASS.search(f"{element.get('class') or ''} {element.get('id') or ''}"))
+
+
+def _is_lead_sentence(element, text: str) -> bool:
+    return element.tag == "p" and not _is_date_marked(element) and len(text.strip()) > BYLINE_PARAGRAPH_CHARS
+
+
 def _from_byline(heading, containers, ctx: _Context):
     published = modified = None
     candidates = list(_near_heading(heading)) if heading is not None else []
@@ -610,13 +624,13 @@ def _from_byline(heading, containers, ctx: _Context):
         candidates.extend(
             element for element in _MARKED(container)
             if isinstance(element.tag, str)
-            and _DATE_CLASS.search(f"{element.get('class') or ''} {element.get('id') or ''}")
+            and _is_date_marked(element)
         )
     for element in candidates:
         if not _may_be_byline(element) or ctx.excluded(element):
             continue
         text = _visible_text(element)
-        if text is None:
+        if text is None or _is_lead_sentence(element, text):
             continue
         if _is_modified_mark(element):
             before, after = "", text
@@ -628,6 +642,25 @@ def _from_byline(heading, containers, ctx: _Context):
         if published is not None:
             break
     return published, modified
+
+
+def _from_text(heading, ctx: _Context):
+    """Last resort: the first date in the text that follows the headline.
+
+    News pages of small sites often print no date but the first sentence
+    says when it happened ("25 қарашада ..."), nearly always the day of
+    publication or the day before. Source "text" tells callers it is weak.
+    """
+    parts, size = [], 0
+    for node in heading.itersiblings():
+        if size >= TEXT_SCAN_CHARS:
+            break
+        if not _may_be_byline(node) or ctx.excluded(node):
+            continue
+        text = _visible_text(node, TEXT_SCAN_CHARS - size, cut=True)
+        parts.append(text)
+        size += len(text)
+    return ctx.parse(" ".join(parts))
 
 
 def _from_url(url, ctx: _Context):
@@ -694,4 +727,6 @@ def find_dates(
             keep("byline", _from_byline(heading, containers, ctx))
     if published is None:
         keep("url", (_from_url(url, ctx), None))
+    if published is None and heading is not None:
+        keep("text", (_from_text(heading, ctx), None))
     return published, modified

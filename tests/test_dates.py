@@ -389,6 +389,24 @@ def test_date_in_the_url_path():
         assert dates_of(html, url)[0] == FoundDate(date(2026, 11, 23), "url")
 
 
+def test_the_first_sentence_is_the_last_resort():
+    html = """<div class="news"><h1>Әкім тұрғындармен кездесті</h1>
+        <p>24 қарашада 2026 жылы аудан әкімі Ерлан Сәрсенов ауыл тұрғындарымен кездесіп, жол
+        жөндеу мен су құбыры мәселелерін талқылады.</p></div>"""
+    assert dates_of(html)[0] == FoundDate(date(2026, 11, 24), "text")
+
+
+def test_the_url_outranks_the_first_sentence():
+    html = """<div><h1>T</h1><p>Кездесу 20 қараша 2026 жылы аудан әкімдігінің мәжіліс залында өтті,
+        оған ауыл әкімдері мен кәсіпкерлер қатысты.</p></div>"""
+    assert dates_of(html, "https://a.kz/2026/11/24/x")[0] == FoundDate(date(2026, 11, 24), "url")
+
+
+def test_a_short_paragraph_under_the_heading_is_a_byline():
+    html = "<div><h1>T</h1><p>24.11.2026, 10:30</p><p>Мәтін.</p></div>"
+    assert dates_of(html)[0].source == "byline"
+
+
 def test_a_future_date_in_the_url_is_ignored():
     assert dates_of("<h1>T</h1>", "https://akimat.kz/2027/01/01/x") == (None, None)
 
