@@ -193,6 +193,8 @@ class DemoSite:
     # Path templates by kind: article, print, old, listing, tag, image, pdf, broken.
     # Slots: {number} (article id), {slug} (from the title), {page}, {k} (image number).
     url_templates: dict[str, str]
+    lead_markup = "<p>{}</p>"
+    body_labels: dict[str, str]  # link texts in the body: older, pdf, broken
     uses_session_ids = True
     has_canonical_links = True
 
@@ -453,6 +455,18 @@ class DemoSite:
     def render_not_found(self) -> str:
         raise NotImplementedError
 
+    def article_body(self, article: DemoArticle) -> str:
+        """Lead, paragraphs, then the links a body carries: an older article, a PDF, a dead attachment."""
+        parts = [self.lead_markup.format(escape(article.lead))] + [f"<p>{escape(p)}</p>" for p in article.paragraphs]
+        older = self.older_link(article)
+        if older:
+            parts.append(f'<p>{self.body_labels["older"]} <a href="{escape(older[1])}">{escape(older[0].title)}</a></p>')
+        if article.has_pdf:
+            parts.append(f'<p><a href="{self.pdf_path(article)}">{self.body_labels["pdf"]}</a></p>')
+        if article.has_broken_link:
+            parts.append(f'<p><a href="{self.attachment_broken_path(article)}">{self.body_labels["broken"]}</a></p>')
+        return "\n".join(parts)
+
     def pager(self, page: int, first_label: str, next_label: str, prev_label: str) -> str:
         """Numbered pages around the current one, plus first/prev/next/last, as most CMSs print them."""
         links = []
@@ -493,6 +507,9 @@ class KazakhPartySite(DemoSite):
     contacts_broken_path = "/uploads/docs/rekvizitter-2019.doc"
     disallowed_paths = ["/admin/", "/kk/search"]
     has_canonical_links = False
+    lead_markup = "<p><strong>{}</strong></p>"
+    body_labels = {"older": "Бұған дейін хабарлағанымыздай:", "pdf": "Шешімнің толық мәтіні (PDF)",
+                   "broken": "Қосымша құжат"}
     url_templates = {
         "article": "/kk/news/{number}", "print": "/kk/print/{number}",
         "old": "/index.php?option=com_content&view=article&id={number}",
@@ -574,18 +591,6 @@ class KazakhPartySite(DemoSite):
 </html>
 """
 
-    def article_text(self, article: DemoArticle) -> str:
-        parts = [f"<p><strong>{escape(article.lead)}</strong></p>"]
-        parts += [f"<p>{escape(paragraph)}</p>" for paragraph in article.paragraphs]
-        older = self.older_link(article)
-        if older:
-            parts.append(f'<p>Бұған дейін хабарлағанымыздай: <a href="{escape(older[1])}">{escape(older[0].title)}</a></p>')
-        if article.has_pdf:
-            parts.append(f'<p><a href="{self.pdf_path(article)}">Шешімнің толық мәтіні (PDF)</a></p>')
-        if article.has_broken_link:
-            parts.append(f'<p><a href="{self.attachment_broken_path(article)}">Қосымша құжат</a></p>')
-        return "\n".join(parts)
-
     def render_article(self, article):
         gallery = "".join(
             f'<a href="{self.image_path(article, k)}"><img src="{self.image_path(article, k)}" alt=""></a>'
@@ -595,7 +600,7 @@ class KazakhPartySite(DemoSite):
 <div class="news-title"><h1>{escape(article.title)}</h1></div>
 <div class="news-info"><span class="date">{self.byline_date(article)}</span> | <a href="{self.print_path(article)}">Басып шығару</a></div>
 <div class="news-text">
-{self.article_text(article)}
+{self.article_body(article)}
 </div>
 <div class="tags">{tags}</div>
 <div class="share">Бөлісу: {self.share_links(article)}</div>
@@ -608,7 +613,7 @@ class KazakhPartySite(DemoSite):
 <html lang="kk"><head><meta charset="utf-8"><title>{escape(article.title)}</title>
 <link rel="canonical" href="{self.absolute(self.article_path(article))}"></head>
 <body onload="window.print()"><h1>{escape(article.title)}</h1><div class="date">{self.byline_date(article)}</div>
-{self.article_text(article)}
+{self.article_body(article)}
 </body></html>
 """
 
@@ -657,6 +662,7 @@ class RussianAkimatSite(DemoSite):
     contacts_path = "/ru/kontakty/"
     contacts_broken_path = "/upload/docs/rekvizity-2019.doc"
     disallowed_paths = ["/bitrix/", "/search/"]
+    body_labels = {"older": "Ранее сообщалось:", "pdf": "Постановление акимата (PDF)", "broken": "Приложение к решению"}
     url_templates = {
         "article": "/ru/novosti/{number}.html", "print": "/ru/novosti/{number}.html?print=Y",
         "old": "/news.php?id={number}", "listing": "/ru/novosti/page/{page}/", "tag": "/ru/tags/{slug}/",
@@ -736,17 +742,6 @@ class RussianAkimatSite(DemoSite):
 </html>
 """
 
-    def article_text(self, article: DemoArticle) -> str:
-        parts = [f"<p>{escape(article.lead)}</p>"] + [f"<p>{escape(p)}</p>" for p in article.paragraphs]
-        older = self.older_link(article)
-        if older:
-            parts.append(f'<p>Ранее сообщалось: <a href="{escape(older[1])}">{escape(older[0].title)}</a></p>')
-        if article.has_pdf:
-            parts.append(f'<p>Документ: <a href="{self.pdf_path(article)}">Постановление акимата (PDF)</a></p>')
-        if article.has_broken_link:
-            parts.append(f'<p><a href="{self.attachment_broken_path(article)}">Приложение к решению</a></p>')
-        return "\n".join(parts)
-
     def render_article(self, article):
         photos = "".join(f'<img src="{self.image_path(article, k)}" alt="" width="200">'
                          for k in range(1, article.image_count + 1))
@@ -757,7 +752,7 @@ class RussianAkimatSite(DemoSite):
 <span class="news-date-time">{self.shown_date(article)}</span>
 <div class="detail-photos">{photos}</div>
 <div class="detail-text">
-{self.article_text(article)}
+{self.article_body(article)}
 </div>
 <div class="detail-tags">Теги: {tags}</div>
 <div class="print-link"><a href="{escape(self.print_path(article))}">Версия для печати</a></div>
@@ -771,7 +766,7 @@ class RussianAkimatSite(DemoSite):
 <html lang="ru"><head><meta charset="windows-1251"><title>{escape(article.title)}</title>
 <link rel="canonical" href="{self.absolute(self.article_path(article))}"></head>
 <body class="print"><h1>{escape(article.title)}</h1><p>{self.shown_date(article)}</p>
-{self.article_text(article)}
+{self.article_body(article)}
 </body></html>
 """
 
@@ -817,6 +812,8 @@ class EnglishMinistrySite(DemoSite):
     contacts_path = "/en/contacts"
     contacts_broken_path = "/media/documents/organisation-chart-2019.pdf"
     disallowed_paths = ["/admin/", "/en/search"]
+    lead_markup = '<p class="lead">{}</p>'
+    body_labels = {"older": "Related:", "pdf": "Read the full decision (PDF)", "broken": "Annex to the decision"}
     url_templates = {
         "article": "/en/news/{number}-{slug}", "print": "/en/news/{number}-{slug}/print",
         "old": "/news/{number}", "listing": "/en/news?page={page}", "tag": "/en/topics/{slug}",
@@ -921,17 +918,6 @@ class EnglishMinistrySite(DemoSite):
                 data["dateModified"] = article.updated.isoformat()
             meta.append(f'<script type="application/ld+json">{json.dumps(data, ensure_ascii=False)}</script>')
         return "\n".join(meta) + "\n"
-
-    def article_body(self, article: DemoArticle) -> str:
-        parts = [f'<p class="lead">{escape(article.lead)}</p>'] + [f"<p>{escape(p)}</p>" for p in article.paragraphs]
-        older = self.older_link(article)
-        if older:
-            parts.append(f'<p>Related: <a href="{escape(older[1])}">{escape(older[0].title)}</a></p>')
-        if article.has_pdf:
-            parts.append(f'<p><a href="{self.pdf_path(article)}" type="application/pdf">Read the full decision (PDF)</a></p>')
-        if article.has_broken_link:
-            parts.append(f'<p><a href="{self.attachment_broken_path(article)}">Annex to the decision</a></p>')
-        return "\n".join(parts)
 
     def published_line(self, article: DemoArticle) -> str:
         line = f'Published <time datetime="{article.published_iso}">{self.day_text(article.published)}</time>'
