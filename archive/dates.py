@@ -49,21 +49,21 @@ DEFAULT_TIMEZONE = "Asia/Almaty"
 EARLIEST = date(1991, 1, 1)
 MAX_TEXT = 10_000  # parse_date reads at most this many characters
 MAX_JSON_LD = 2_000_000
-BYLINE_MAX_CHARS = 400
+BYLINE_MAX_CHARS = 400  # longer blocks near the title are body text, not a byline
 # Without an <article>, the article's own dates are looked for in this many
 # ancestors of the <h1>, innermost first: the nearest date wins.
 CONTAINER_LEVELS = 4
 # An unmarked <p> under the headline longer than this is the lead sentence,
 # whose date is when something happened ("text" evidence), not a byline.
 BYLINE_PARAGRAPH_CHARS = 80
-TEXT_SCAN_CHARS = 1500  # longer blocks near the title are body text, not a byline
+TEXT_SCAN_CHARS = 1500  # how much text after the title the last resort reads
 
 SOURCES = ("json-ld", "meta", "time", "byline", "url", "text")
 
 
 @dataclass(frozen=True)
 class FoundDate:
-    """A date found on a page and the kind of evidence it came from."""
+    """A date found on a page and the kind of evidence it came from (one of SOURCES, strongest first)."""
 
     value: date | datetime
     source: str
@@ -339,8 +339,8 @@ _EXCLUDED_CLASS = re.compile(
     re.IGNORECASE,
 )
 _DATE_CLASS = re.compile(r"date|time|meta|byline|publish|posted|created|datum", re.IGNORECASE)
-# Near the headline but not a byline: pictures with their captions, the lead.
 _INVISIBLE_TAGS = {"script", "style", "noscript", "template"}
+# Near the headline but not a byline: pictures with their captions, the lead.
 _NOT_BYLINE_TAGS = {"figure", "figcaption", "picture", "blockquote", "table", "script", "style"}
 _NOT_BYLINE_CLASS = re.compile(
     r"caption|gallery|image|photo|figure|media|video|slide|lead|intro|summary|subtitle|excerpt|descr",

@@ -327,6 +327,38 @@ def test_meta_published_and_modified_times():
     assert modified.isoformat() == "2026-11-24T11:00:00+05:00"
 
 
+@pytest.mark.parametrize(
+    "meta",
+    [
+        '<meta property="og:article:published_time" content="2026-11-23">',
+        '<meta itemprop="datePublished" content="2026-11-23">',
+        '<meta name="DC.date.issued" content="2026-11-23">',
+        '<meta name="pubdate" content="2026-11-23">',
+        '<meta name="sailthru.date" content="2026-11-23">',
+        '<meta name="parsely-pub-date" content="2026-11-23">',
+        '<meta name="date" content="23.11.2026">',
+    ],
+)
+def test_published_meta_names(meta):
+    assert dates_of(f"<head>{meta}</head><h1>T</h1>")[0] == FoundDate(date(2026, 11, 23), "meta")
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        '<meta property="og:updated_time" content="2026-11-24">',
+        '<meta itemprop="dateModified" content="2026-11-24">',
+    ],
+)
+def test_modified_meta_names(meta):
+    assert dates_of(f"<head>{meta}</head><h1>T</h1>")[1] == FoundDate(date(2026, 11, 24), "meta")
+
+
+def test_json_ld_of_the_web_page_serves_when_no_article_node_exists():
+    html = """<script type="application/ld+json">{"@type": "WebPage", "datePublished": "2026-11-22"}</script>"""
+    assert dates_of(html)[0] == FoundDate(date(2026, 11, 22), "json-ld")
+
+
 def test_the_specific_meta_name_beats_the_generic_one():
     html = """<head><meta name="date" content="2026-01-01">
         <meta property="article:published_time" content="2026-11-23"></head><h1>T</h1>"""
