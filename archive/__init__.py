@@ -5,3 +5,7 @@ The Python API for extraction is :func:`archive.extract`.
 """
 
 __version__ = "0.1.0"
+
+from archive.extract import Article, extract  # noqa: E402  (the public extraction API)
+
+__all__ = ["Article", "extract"]

@@ -14,6 +14,7 @@ A page-top ``<header>`` outside ``<article>``/``<main>`` goes too (logo, menu).
 
 After trafilatura (``trim_text``) we look only at the leading and trailing
 paragraphs and drop those that are chrome beyond doubt: phone-number lines,
+bare links ("Источник: https://…"),
 short all-caps labels ("ФОТОГАЛЕРЕЯ"), known chrome phrases in kk/ru/en, and
 a leading repeat of the title. A paragraph in the middle of the text is never
 touched, and a line that reads like a sentence (long, or ending with a full
@@ -163,6 +164,7 @@ _CHROME_PHRASES = tuple(
         "AqPrint",
     )
 )
+_URL = re.compile(r"(?:https?://|www\.)\S+")
 _MAX_CHROME_LINE = 90
 _SENTENCE_END = re.compile(r"[.!?…»\"”)]\s*$")
 
@@ -181,7 +183,7 @@ def trim_text(text: str, title: str | None = None) -> str:
 def _is_chrome_line(line: str) -> bool:
     if len(line) > _MAX_CHROME_LINE * 2:
         return False
-    if _is_phone_line(line):
+    if _is_phone_line(line) or _is_url_line(line):
         return True
     if len(line) > _MAX_CHROME_LINE or _reads_like_sentence(line):
         return False
@@ -199,6 +201,13 @@ def _is_phone_line(line: str) -> bool:
         return False
     rest = _PHONE.sub(" ", line)
     return sum(c.isalpha() for c in rest) <= 40
+
+
+def _is_url_line(line: str) -> bool:
+    """A bare link or "Источник: https://…" (print versions end with one)."""
+    if not _URL.search(line):
+        return False
+    return sum(c.isalpha() for c in _URL.sub(" ", line)) <= 20
 
 
 def _is_caps_label(line: str) -> bool:

@@ -149,7 +149,7 @@ def _extract_from_tree(tree, url, headers, encoding, timezone, now) -> Article:
         published=published.isoformat() if published else None,
         modified=modified.isoformat() if modified else None,
         language=language,
-        author=pagemeta.clean_inline(getattr(document, "author", None)),
+        author=pagemeta.plausible_author(getattr(document, "author", None)),
         description=description,
         text=main_text,
         is_article=is_article,

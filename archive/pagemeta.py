@@ -7,6 +7,8 @@ Title rule: the article's own main heading wins (an ``<h1>`` inside
 ``<article>``/``<main>``/``articleBody``, or the page's only ``<h1>`` outside
 header/nav/footer that is not the site logo), because ``<title>`` carries a
 " | Site name" suffix and og:title is sometimes a shortened social text.
+The heading must share a word with ``<title>`` or og:title (when the page
+has them), which rejects a widget's "Log in" ``<h1>``.
 Then og:title, then trafilatura's title, then ``<title>`` with the site
 suffix cut off. Soft hyphens go, whitespace is collapsed.
 """
@@ -22,6 +24,7 @@ from lxml.html import HtmlElement
 
 _SOFT_HYPHEN = "\u00ad"
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+_WORDS = re.compile(r"\w+")
 _TITLE_SEPARATORS = re.compile(r"\s+(?:\||—|–|-|::|»|«|·|/)\s+")
 _CONTENT_HINT = re.compile(r"(^|[\s_-])(content|article|post|news|entry|material|story|single)", re.I)
 _LOGO_HINT = re.compile(r"logo|brand|site-?name|site-?title", re.I)
@@ -152,19 +155,34 @@ def _looks_like_logo(h1: HtmlElement) -> bool:
 def page_title(tree: HtmlElement, heading: HtmlElement | None, fallback: str | None = None) -> str | None:
     """The article title by the rule in the module docstring."""
     site = meta_content(tree, "og:site_name")
+    og_title = meta_content(tree, "og:title", "twitter:title")
+    title_element = tree.find(".//title")
+    head_title = clean_inline(title_element.text_content()) if title_element is not None else None
     if heading is not None:
         text = clean_inline(heading.text_content())
-        if text and text != site:
+        if text and text != site and _shares_a_word(text, [og_title, head_title]):
             return text
-    og_title = meta_content(tree, "og:title", "twitter:title")
     if og_title:
         return strip_site_name(og_title, site) if site and site in og_title else og_title
     if fallback:
         return clean_inline(fallback)
-    title_element = tree.find(".//title")
-    if title_element is not None:
-        return strip_site_name(clean_inline(title_element.text_content()), site)
-    return None
+    return strip_site_name(head_title, site)
+
+
+def _shares_a_word(heading: str, titles: list[str | None]) -> bool:
+    """Does the heading agree with the page's other titles (when it has any)?
+
+    A "Log in" or "Games" ``<h1>`` of a widget shares no word with the
+    article's ``<title>``; the real headline nearly always does.
+    """
+    titles = [t for t in titles if t]
+    if not titles:
+        return True
+    if any(heading.casefold() in t.casefold() for t in titles):
+        return True
+    words = {w for w in _WORDS.findall(heading.casefold()) if len(w) > 2}
+    others = {w for t in titles for w in _WORDS.findall(t.casefold())}
+    return bool(words & others) or not words
 
 
 def strip_site_name(title: str | None, site: str | None = None) -> str | None:
@@ -175,3 +193,22 @@ def strip_site_name(title: str | None, site: str | None = None) -> str | None:
     if site:
         parts = [p for p in parts if p.strip() != site] or parts
     return max(parts, key=len).strip() if parts else title
+
+
+_NOT_A_NAME = re.compile(
+    r"\d|дата|публикац|опубликован|просмотр|обновлен|жарияла|күні|қаралды|"
+    r"\bdate\b|\bpublished\b|\bupdated\b|\bviews?\b|\bshare\b",
+    re.IGNORECASE,
+)
+
+
+def plausible_author(author: str | None) -> str | None:
+    """The author line, or None when it is a byline label rather than a name.
+
+    trafilatura reads ``class="byline"`` as the author, and on these sites
+    the byline is "Дата публикации: 24.11.2026 · Просмотров: 312".
+    """
+    author = clean_inline(author)
+    if not author or len(author) > 100 or _NOT_A_NAME.search(author):
+        return None
+    return author

@@ -1,0 +1,223 @@
+"""archive.extract on saved pages written for these tests (tests/pages/*.html + .json).
+
+Each .json holds the expected fields of its page, the key sentence that must
+be in the text and the boilerplate strings that must not ("absent").
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import pickle
+import random
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from archive import Article, extract
+from archive.boilerplate import trim_text
+from archive.charset import decode_html
+from archive.classify import url_shape
+
+PAGES = Path(__file__).parent / "pages"
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+FIELDS = ("canonical_url", "title", "published", "modified", "language", "author", "description",
+          "is_article", "encoding")
+MOJIBAKE = ("Ð", "Ñ", "Ã", "Р°", "Рѕ", "\ufffd")
+
+
+def expected(name: str) -> dict:
+    return json.loads((PAGES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@functools.cache
+def extracted(name: str) -> Article:
+    page = expected(name)
+    html = (PAGES / f"{name}.html").read_bytes()
+    return extract(html, page["url"], page.get("headers"), now=NOW)
+
+
+PAGE_NAMES = sorted(p.stem for p in PAGES.glob("*.json"))
+FIELD_CASES = [(n, f) for n in PAGE_NAMES for f in FIELDS if f in expected(n)]
+ABSENT_CASES = [(n, s) for n in PAGE_NAMES for s in expected(n).get("absent", [])]
+ARTICLES = [n for n in PAGE_NAMES if expected(n)["is_article"]]
+
+
+@pytest.mark.parametrize(("name", "field"), FIELD_CASES)
+def test_field_matches_the_saved_expectation(name, field):
+    assert getattr(extracted(name), field) == expected(name)[field]
+
+
+@pytest.mark.parametrize("name", ARTICLES)
+def test_key_sentence_is_in_the_text(name):
+    assert expected(name)["key_sentence"] in extracted(name).text
+
+
+@pytest.mark.parametrize(("name", "chrome"), ABSENT_CASES)
+def test_boilerplate_is_not_in_the_text(name, chrome):
+    assert chrome.casefold() not in extracted(name).text.casefold()
+
+
+@pytest.mark.parametrize("name", PAGE_NAMES)
+def test_text_has_no_mojibake(name):
+    text = extracted(name).text + (extracted(name).title or "")
+    assert not [m for m in MOJIBAKE if m in text]
+
+
+@pytest.mark.parametrize("name", ARTICLES)
+def test_article_text_is_the_body_paragraphs_apart(name):
+    assert extracted(name).text == expected(name)["body"]
+
+
+def test_why_names_the_evidence_of_an_article():
+    assert extracted("kk-party-conference").why == "text 875 chars, title, date (byline)"
+
+
+def test_listing_is_not_an_article_even_without_its_url():
+    html = (PAGES / "kk-news-listing.html").read_bytes()
+    article = extract(html, None, now=NOW)
+    assert (article.is_article, article.why.split(":")[0]) == (False, "listing")
+
+
+def test_cp1251_bytes_under_a_lying_utf8_header_decode_as_cp1251():
+    assert extracted("ru-akimat-cp1251").title.startswith("Аким области провёл совещание")
+
+
+def test_print_version_points_to_its_canonical_article():
+    assert extracted("ru-print-version").canonical_url.endswith("/ru/news/4533-v-atyrau-startovala-vaktsinatsiya-protiv-grippa")
+
+
+# --- garbage in, an Article out ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        b"",
+        "",
+        b"   \n ",
+        b"<html></html>",
+        b"\x89PNG\r\n\x1a\n" + random.Random(7).randbytes(6000),
+        bytes(range(256)) * 20,
+        b"<html><body><p>unclosed <b><i><table><tr><td>cell",
+        "<?xml version='1.0' encoding='utf-8'?><html><body><p>x</p></body></html>",
+        b"\xff\xfe<\x00h\x00t\x00m\x00l\x00>\x00",
+        "\ud800 lone surrogate",
+    ],
+    ids=["empty-bytes", "empty-str", "blank", "bare-html", "png", "all-bytes", "broken", "xml-decl",
+         "utf16-bom", "surrogate"],
+)
+def test_garbage_gives_a_non_article_and_never_raises(html):
+    article = extract(html, "https://example.kz/x", {"Content-Type": "text/html"}, now=NOW)
+    assert article.is_article is False
+
+
+def test_binary_garbage_says_why():
+    article = extract(b"\x89PNG\r\n\x1a\n" + random.Random(7).randbytes(6000), now=NOW)
+    assert article.why == "not HTML (binary or garbage)"
+
+
+def test_empty_page_says_why():
+    assert extract(b"", now=NOW).why == "empty page"
+
+
+def test_article_and_extract_are_picklable_for_process_pools():
+    article = extracted("en-jsonld-water-pipeline")
+    assert pickle.loads(pickle.dumps((extract, article)))[1] == article
+
+
+def test_as_dict_has_every_field():
+    assert list(extracted("ru-contacts").as_dict()) == [
+        "url", "canonical_url", "title", "published", "modified", "language", "author",
+        "description", "text", "is_article", "why", "encoding",
+    ]
+
+
+# --- title -----------------------------------------------------------------------
+
+
+def test_title_is_the_main_heading_without_soft_hyphens_or_site_suffix():
+    html = ("<html><head><title>Long\u00adword news | Akimat</title></head><body><main>"
+            "<h1>Long\u00adword   news</h1><p>" + "Some text. " * 40 + "</p></main></body></html>")
+    assert extract(html, now=NOW).title == "Longword news"
+
+
+def test_title_falls_back_to_og_title_when_the_h1_is_a_widget():
+    html = ('<html><head><title>Floods recede in Atyrau | Akimat</title>'
+            '<meta property="og:title" content="Floods recede in Atyrau"></head><body>'
+            '<div class="content"><h1>Log in</h1></div><p>' + "Water levels fall. " * 30 + "</p></body></html>")
+    assert extract(html, now=NOW).title == "Floods recede in Atyrau"
+
+
+# --- charset -----------------------------------------------------------------------
+
+
+def test_charset_header_is_used_when_the_bytes_agree():
+    assert decode_html("Привет".encode("koi8-r"), {"content-type": "text/html; charset=KOI8-R"}) == ("Привет", "koi8-r")
+
+
+def test_charset_is_detected_for_undeclared_cp1251():
+    text = "<p>Аким области провёл совещание с руководителями районов области.</p>" * 3
+    assert decode_html(text.encode("cp1251"))[1] == "cp1251"
+
+
+def test_charset_utf8_bytes_win_over_a_stale_cp1251_declaration():
+    html = '<meta charset="windows-1251"><p>Әкімдік жаңалықтары</p>'.encode()
+    assert decode_html(html) == (html.decode(), "utf-8")
+
+
+def test_charset_bom_wins_over_everything():
+    assert decode_html("\ufeffтекст".encode("utf-8"), {"Content-Type": "text/html; charset=cp1251"}) == ("текст", "utf-8")
+
+
+# --- post-filter -------------------------------------------------------------------
+
+SEED_TAIL = """Келелі кеңес барысында партия мүшелеріне бірқатар міндет жүктелді.
+
+ФОТОГАЛЕРЕЯ
+
+Біріңғай мемлекеттік байланыс
+
+AqPrint
+
+Байланыс номерi :     +7 702 132 03 32      +77122458521"""
+
+
+def test_trim_drops_the_seed_footer_lines():
+    assert trim_text(SEED_TAIL) == "Келелі кеңес барысында партия мүшелеріне бірқатар міндет жүктелді."
+
+
+def test_trim_keeps_a_short_last_sentence():
+    text = "Жиын өтті.\n\nБАРЛЫҒЫ 80 ДЕЛЕГАТ ҚАТЫСТЫ, ОЛАРДЫҢ 20-СЫ ОНЛАЙН ТҮРДЕ ҚОСЫЛДЫ."
+    assert trim_text(text) == text
+
+
+def test_trim_never_touches_a_middle_paragraph():
+    text = "First sentence of the story.\n\nPHOTO\n\nLast sentence of the story."
+    assert trim_text(text) == text
+
+
+def test_trim_drops_a_leading_repeat_of_the_title():
+    assert trim_text("Floods recede\n\nWater levels fell.", title="Floods  recede") == "Water levels fell."
+
+
+# --- URL shape ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "shape"),
+    [
+        ("https://a.kz/kk/news/12345-konferentsiya-otti", "article"),
+        ("https://a.kz/ru/news/print/4533", "article"),
+        ("https://a.kz/2026/11/25/akim-met-farmers/", "article"),
+        ("https://a.kz/kk/news?page=2", "listing"),
+        ("https://a.kz/ru/news/", "listing"),
+        ("https://a.kz/kk/", "listing"),
+        ("https://a.kz/ru/tag/zhkh", "service"),
+        ("https://a.kz/ru/contacts/", "service"),
+        ("https://a.kz/en/about", "service"),
+    ],
+)
+def test_url_shape(url, shape):
+    assert url_shape(url) == shape
