@@ -196,6 +196,9 @@ TIMES = [
     ("2026-11-25 10:30:15", datetime(2026, 11, 25, 10, 30, 15, tzinfo=PLUS_5)),
     ("10:30, 25 ноября 2026", datetime(2026, 11, 25, 10, 30, tzinfo=PLUS_5)),
     ("10:30 | 25.11.2026", datetime(2026, 11, 25, 10, 30, tzinfo=PLUS_5)),
+    ("25 ноября 2026 г. в 10:30", datetime(2026, 11, 25, 10, 30, tzinfo=PLUS_5)),
+    ("25.11.2026 ж., 10:30", datetime(2026, 11, 25, 10, 30, tzinfo=PLUS_5)),
+    ("Сейсенбі, 25 қараша 2026 | 10:30", datetime(2026, 11, 25, 10, 30, tzinfo=PLUS_5)),
 ]
 
 
@@ -233,6 +236,15 @@ def test_almaty_is_utc_plus_5_since_march_2024():
 
 def test_the_site_zone_can_be_chosen():
     assert parse("2026-11-25 10:30", tz="Europe/Moscow").isoformat() == "2026-11-25T10:30:00+03:00"
+
+
+def test_the_site_zone_can_be_a_tzinfo():
+    assert parse("2026-11-25 10:30", tz=PLUS_6).isoformat() == "2026-11-25T10:30:00+06:00"
+
+
+def test_relative_dates_are_not_guessed():
+    assert parse("Вчера, 10:30") is None
+    assert parse("Бүгін, 10:30") is None
 
 
 def test_an_impossible_time_leaves_the_date():
