@@ -115,4 +115,5 @@ class HostPolitenessMiddleware:
         if delay:
             gate = self._gate(request)
             gate.crawl_delay = min(float(delay), self.max_crawl_delay)
+            gate.next_allowed = time.monotonic() + gate.crawl_delay  # robots.txt itself was a request
             self.crawler.stats.set_value(f"politeness/crawl_delay/{urlparse_cached(request).netloc}", gate.crawl_delay)

@@ -126,7 +126,7 @@ class NewsSpider(scrapy.Spider):
             follow = self.follow_url(canonical, self.parse_page, "canonical", priority=10)
             if follow is not None:
                 yield follow
-        elif response.status == 200:
+        elif response.status == 200 and "warc_capture" in response.meta:
             yield self._archived_page(response)
 
         yield from self._follow_all(response.xpath(_FEEDS).getall(), response, self.parse_feed, "feed")

@@ -1,0 +1,46 @@
+"""Politeness is measured where it matters: at the server."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from crawler.demo.portal import DemoPortal
+
+ROOT = Path(__file__).parent.parent
+
+
+def crawl(*args, cwd=None):
+    result = subprocess.run(args, capture_output=True, text=True, timeout=240, cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_robots_crawl_delay_separates_requests_at_the_server(tmp_path):
+    with DemoPortal(articles_per_site=3, crawl_delay=0.4, latency=0.01) as portal:
+        site = portal.sites["kk"]
+        crawl(sys.executable, "-m", "crawler.cli", "crawl", site.start_url, "--data", str(tmp_path),
+              "--max-pages", "6", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+              "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4")
+        arrivals = [entry.time for entry in portal.requests("kk")]
+    assert len(arrivals) >= 5
+    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+    assert min(gaps) >= 0.4, gaps
+
+
+def test_one_request_at_a_time_per_host_by_default(tmp_path):
+    with DemoPortal(articles_per_site=4, latency=0.05) as portal:
+        urls = [site.start_url for site in portal.sites.values()]
+        crawl(sys.executable, "-m", "crawler.cli", "crawl", *urls, "--data", str(tmp_path), "--max-pages", "30",
+              "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS=16")
+        assert [portal.max_in_flight(site_id) for site_id in portal.sites] == [1, 1, 1]
+
+
+def test_scrapy_crawl_works_as_scrapy_users_expect(tmp_path):
+    with DemoPortal(articles_per_site=3) as portal:
+        site = portal.sites["en"]
+        crawl(sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"start_url={site.start_url}",
+              "-s", f"NEWSARCHIVE_DATA_DIR={tmp_path}", "-s", "NEWSARCHIVE_CONTACT=archivist@example.org",
+              "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", cwd=ROOT)
+        agents = {entry.headers.get("User-Agent") for entry in portal.requests("en")}
+    assert agents == {"newsarchive/0.1.0 (web archive crawler; +archivist@example.org)"}
+    assert list((tmp_path / "warc").glob("*.warc.gz")) and (tmp_path / "catalog.db").exists()
