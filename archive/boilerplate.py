@@ -50,7 +50,7 @@ _CONTENT_WORDS = frozenset("article articlebody body content text story entry ma
 _WEAK_WORDS = frozenset({"more", "side", "print", "most", "tag", "soc", "visually"})
 _CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "dialog"})
 _NAME_SPLIT = re.compile(r"[\s_\-]+|(?<=[a-z])(?=[A-Z])")
-_PROSE_CHARS = 200
+_PROSE_CHARS = 300
 _PROTECTED_TAGS = frozenset({"html", "body", "main", "article"})
 
 # -- structural pass ---------------------------------------------------------
@@ -100,10 +100,15 @@ def _names_chrome(element: HtmlElement) -> bool:
 
 
 def _holds_prose(element: HtmlElement) -> bool:
-    """A paragraph of real prose inside: a grid container, not a sidebar."""
+    """Paragraphs of real prose inside: a grid container, not a sidebar."""
+    prose = 0
     for paragraph in element.iter("p"):
-        if len(_text_of(paragraph)) >= _PROSE_CHARS and paragraph.find(".//a") is None:
-            return True
+        text = _text_of(paragraph)
+        linked = sum(len(_text_of(a)) for a in paragraph.iter("a"))
+        if linked < len(text) / 2:
+            prose += len(text)
+            if prose >= _PROSE_CHARS:
+                return True
     return False
 
 
