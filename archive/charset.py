@@ -84,16 +84,22 @@ def decode_html(data: bytes | str, headers: Mapping[str, str] | None = None) -> 
     return data.decode("utf-8", errors="replace"), "utf-8"
 
 
-def header_charset(headers: Mapping[str, str] | None) -> str | None:
+def header_charset(headers: Mapping | None) -> str | None:
     """The charset of a Content-Type header, looked up case-insensitively."""
-    if not headers:
-        return None
-    for key, value in headers.items():
+    value = header_value(headers, "content-type")
+    match = _HEADER_CHARSET.search(value) if value else None
+    return normalise_charset(match.group(1)) if match else None
+
+
+def header_value(headers: Mapping | None, name: str) -> str | None:
+    """One HTTP header, whatever the mapping holds: str or bytes, lists of values."""
+    for key, value in (headers or {}).items():
         key = key.decode("latin-1") if isinstance(key, bytes) else str(key)
-        if key.lower() == "content-type":
-            value = value.decode("latin-1") if isinstance(value, bytes) else str(value)
-            match = _HEADER_CHARSET.search(value)
-            return normalise_charset(match.group(1)) if match else None
+        if key.lower() != name:
+            continue
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else ""
+        return value.decode("latin-1") if isinstance(value, bytes) else str(value)
     return None
 
 

@@ -100,8 +100,8 @@ def detect_language(text: str, declared: str | None = None) -> str | None:
         return _latin_language(sample, declared)
     if declared and script in _OTHER_SCRIPT_LANGS.get(declared, ""):
         return declared
-    if script == "han" and scripts.get("kana"):
-        return "ja"
+    if script == "han" and scripts.get("kana", 0) >= scripts["han"] * 0.05:
+        return "ja"  # Japanese mixes kana in; Chinese has at most a stray "・"
     return _SCRIPT_DEFAULT_LANG.get(script)
 
 

@@ -22,6 +22,8 @@ from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
 
+from archive.charset import header_value
+
 _SOFT_HYPHEN = "\u00ad"
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _WORDS = re.compile(r"\w+")
@@ -75,10 +77,8 @@ def declared_language(tree: HtmlElement, headers: Mapping[str, str] | None = Non
     for value in (root.get("lang"), root.get("xml:lang"), meta_content(tree, "og:locale", "content-language")):
         if value and value.strip():
             return value.strip()
-    for key, value in (headers or {}).items():
-        if str(key).lower() == "content-language" and value:
-            return str(value).split(",")[0].strip()
-    return None
+    value = header_value(headers, "content-language")
+    return value.split(",")[0].strip() if value else None
 
 
 def json_ld_objects(tree: HtmlElement) -> list[dict]:

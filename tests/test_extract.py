@@ -221,3 +221,8 @@ def test_trim_drops_a_leading_repeat_of_the_title():
 )
 def test_url_shape(url, shape):
     assert url_shape(url) == shape
+
+
+def test_charset_header_may_come_as_raw_bytes_lists():
+    headers = {b"Content-Type": [b"text/html; charset=windows-1251"]}
+    assert decode_html("Новости".encode("cp1251"), headers) == ("Новости", "cp1251")

@@ -81,3 +81,7 @@ def test_other_scripts_map_to_their_language(text, code):
 
 def test_no_letters_and_no_declaration_is_unknown():
     assert detect_language("12:30 — 2026") is None
+
+
+def test_chinese_with_a_stray_katakana_dot_is_zh():
+    assert detect_language("习近平主席向首届论坛致贺信・为中拉深化航天合作指明方向。" * 4) == "zh"
