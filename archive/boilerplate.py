@@ -28,7 +28,8 @@ import unicodedata
 
 from lxml.html import HtmlElement
 
-_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "nav", "footer", "aside")
+_NON_TEXT_TAGS = ("script", "style", "noscript", "template", "iframe", "svg")
+_CHROME_TAGS = frozenset({"nav", "footer", "aside"})
 # Lists and widgets that are never the article.
 _CHROME_WORDS = frozenset(
     """share sharing social socials likes cookie cookies consent gdpr related latest popular
@@ -66,7 +67,7 @@ def remove_chrome(tree: HtmlElement, keep: HtmlElement | None = None) -> int:
         body = tree
     page_chars = len(_text_of(body)) or 1
     protected = _ancestors_and_self(keep) | _article_bodies(tree)
-    doomed = [e for e in tree.iter(*_DROP_TAGS[:6]) if "ld+json" not in (e.get("type") or "").lower()]
+    doomed = [e for e in tree.iter(*_NON_TEXT_TAGS) if "ld+json" not in (e.get("type") or "").lower()]
     for element in body.iter():
         if not isinstance(element.tag, str) or element in protected:
             continue
@@ -74,9 +75,10 @@ def remove_chrome(tree: HtmlElement, keep: HtmlElement | None = None) -> int:
             continue
         if element.tag == "header" and not _inside_content(element):
             doomed.append(element)
-        elif element.tag in ("nav", "footer", "aside") or _names_chrome(element):
-            if element.tag in ("nav", "footer", "aside") or len(_text_of(element)) < page_chars / 2:
-                doomed.append(element)
+        elif element.tag in _CHROME_TAGS:
+            doomed.append(element)
+        elif _names_chrome(element) and len(_text_of(element)) < page_chars / 2:
+            doomed.append(element)
     for element in doomed:
         if element.getparent() is not None:
             _drop(element)

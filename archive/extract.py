@@ -52,7 +52,6 @@ from archive.classify import NON_ARTICLE_TYPES, Evidence, classify
 from archive.dates import DEFAULT_TIMEZONE, find_dates
 from archive.language import detect_language
 
-TRAFILATURA_MEASUREMENT = "see benchmarks/extraction_modes.py"
 TRAFILATURA_OPTIONS = {
     "fast": False,
     "include_comments": False,
@@ -68,6 +67,8 @@ _MAX_GARBAGE_SHARE = 0.05
 _PARSER = lxml.html.HTMLParser(
     encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
 )
+# trafilatura logs every page it finds too short or unparsable as an ERROR;
+# for an archiver those pages are normal and the Article says why.
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 logging.getLogger("htmldate").setLevel(logging.CRITICAL)
 
