@@ -108,7 +108,8 @@ class WarcWriter:
 
     ``warcinfo`` is the body of the ``warcinfo`` record that opens every file
     (software, operator, robots policy, crawl id...). ``clock`` and ``record_ids``
-    can be pinned so tests produce the same bytes on every run.
+    can be pinned so tests produce the same bytes on every run. ``on_close`` is
+    called with the path of each file once it is closed and renamed.
     """
 
     def __init__(
@@ -121,6 +122,7 @@ class WarcWriter:
         hostname: str | None = None,
         clock: Callable[[], datetime] | None = None,
         record_ids: Callable[[], str] | None = None,
+        on_close: Callable[[Path], None] | None = None,
     ):
         self.directory = Path(directory)
         self.prefix = prefix
@@ -129,6 +131,7 @@ class WarcWriter:
         self.hostname = hostname or socket.gethostname()
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._record_ids = record_ids
+        self._on_close = on_close
         self._serial = 0
         self._file: io.BufferedWriter | None = None
         self._writer: WARCWriter | None = None
@@ -182,8 +185,11 @@ class WarcWriter:
         except OSError as exc:
             raise WarcWriteError(f"cannot close {self.open_path}: {exc.strerror}") from exc
         self.files_written.append(self.filename)
+        closed = self.directory / self.filename
         self._file = self._writer = None
         self.filename = None
+        if self._on_close is not None:
+            self._on_close(closed)  # e.g. index the finished file, in step with rotation
 
     def sync(self) -> None:
         """Make every record written so far durable on disk."""

@@ -26,6 +26,7 @@ import scrapy
 from scrapy import signals
 from scrapy.http import TextResponse
 
+from archive.identity import canonical_elsewhere
 from archive.urls import clean_url, origin
 from crawler.discovery import SKIPPED_SCHEMES, feed_urls, is_attachment, sitemap_urls
 from crawler.items import ArchivedPage
@@ -118,9 +119,8 @@ class NewsSpider(scrapy.Spider):
         if not _is_html(response):
             return
         canonical = response.xpath(_CANONICAL).get()
-        canonical = clean_url(urljoin(response.url, canonical.strip())) if canonical else None
-        here = clean_url(response.url)
-        if canonical and canonical != here and origin(canonical) in self.scope:
+        canonical = canonical_elsewhere(response.url, urljoin(response.url, canonical.strip()) if canonical else None)
+        if canonical:
             # A print version or an alias: the row must point at a capture of the canonical URL.
             self.crawler.stats.inc_value("newsarchive/canonical_elsewhere")
             follow = self.follow_url(canonical, self.parse_page, "canonical", priority=10)
