@@ -107,12 +107,18 @@ class NewsSpider(scrapy.Spider):
                 self.crawler.engine.crawl(follow)
 
     def parse_sitemap(self, response):
+        if _is_html(response):  # a site that answers /sitemap.xml with a page: treat it as one
+            yield from self.parse_page(response)
+            return
         kind, locations = sitemap_urls(response.body)
         self.crawler.stats.inc_value(f"newsarchive/sitemap/{kind or 'unreadable'}")
         callback, link_kind = (self.parse_sitemap, "sitemap") if kind == "sitemapindex" else (self.parse_page, "page")
         yield from self._follow_all(locations, response, callback, link_kind)
 
     def parse_feed(self, response):
+        if _is_html(response):
+            yield from self.parse_page(response)
+            return
         yield from self._follow_all(feed_urls(response.body), response, self.parse_page, "page")
 
     def parse_page(self, response):
@@ -176,8 +182,9 @@ class NewsSpider(scrapy.Spider):
                               priority=priority, meta={"newsarchive_kind": kind})
 
     def parse_attachment(self, response):
-        """Attachments are archived by the WARC middleware; nothing to parse."""
-        return None
+        """Attachments are archived by the WARC middleware; a link that was a page is a page."""
+        if _is_html(response):
+            yield from self.parse_page(response)
 
     def fetch_failed(self, failure):
         # Already archived (404s, 500s) or reported by the WARC middleware (timeouts):
