@@ -19,3 +19,19 @@ def canonical_elsewhere(page_url: str, canonical_url: str | None) -> str | None:
     if canonical == clean_url(page_url) or origin(canonical) != origin(page_url):
         return None
     return canonical
+
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def is_html_page(status: int, content_type: str | None, body_start: bytes = b"") -> bool:
+    """An HTML 200 response: a candidate article, whichever link led to it.
+
+    Without a Content-Type, the body decides (it starts like an HTML document).
+    """
+    if status != 200:
+        return False
+    if content_type:
+        return content_type.strip().lower().startswith(HTML_TYPES)
+    head = body_start[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))

@@ -24,9 +24,8 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.http import TextResponse
 
-from archive.identity import canonical_elsewhere
+from archive.identity import canonical_elsewhere, is_html_page
 from archive.urls import clean_url, origin
 from crawler.discovery import SKIPPED_SCHEMES, feed_urls, is_attachment, sitemap_urls
 from crawler.items import ArchivedPage
@@ -34,7 +33,6 @@ from crawler.items import ArchivedPage
 _CANONICAL = "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
 _FEEDS = ("//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
           "[contains(@type, 'rss') or contains(@type, 'atom')]/@href")
-_HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
 def new_crawl_id(now: datetime | None = None) -> str:
@@ -193,7 +191,5 @@ class NewsSpider(scrapy.Spider):
 
 
 def _is_html(response) -> bool:
-    if not isinstance(response, TextResponse):
-        return False
-    content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
-    return not content_type or content_type.startswith(_HTML_TYPES)
+    content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+    return is_html_page(200, content_type, response.body[:512])
