@@ -220,6 +220,8 @@ def _is_url_line(line: str) -> bool:
 def _is_caps_label(line: str) -> bool:
     words = line.split()
     letters = [c for c in line if c.isalpha()]
+    if line.rstrip().endswith((".", "!", "?", "…")):
+        return False  # "ҚҰТТЫҚТАЙМЫЗ!" is a (shouted) sentence, not a label
     return 0 < len(words) <= 3 and len(line) <= 30 and len(letters) >= 3 and all(c.isupper() for c in letters)
 
 

@@ -7,25 +7,28 @@ the cleaned tree → trim chrome lines off the text → language
 (archive.language) → article or not (archive.classify).
 
 trafilatura options, chosen by measurement (``benchmarks/extraction_modes.py``,
-trafilatura 2.3.1, 158 usable pages of shared/realpages, mean per-page token
-scores against the truth body; ms are wall-clock on a shared 2-core machine)::
+trafilatura 2.3.1, the 158 usable pages of shared/realpages; mean per-page
+token scores against the truth body; ms/page = mean of each page's fastest
+of 3 runs, shared 2-core machine)::
 
     mode                      P      R      F1    title  date   ms/page
-    trafilatura defaults    0.950  0.983  0.963  0.690  0.956   42
-    trafilatura fast=True   0.950  0.961  0.946  0.690  0.956   32
-    ours (balanced mode)    0.962  0.981  0.968  0.709  0.981   36
-    ours with fast=True     0.962  0.961  0.951  0.709  0.981   36
-    ours, HTML string in    0.962  0.981  0.968  0.709  0.981   42
+    trafilatura defaults    0.950  0.983  0.963  0.690  0.956   40.8
+    trafilatura fast=True   0.950  0.961  0.946  0.690  0.956   33.1
+    ours (balanced mode)    0.963  0.983  0.970  0.709  0.981   31.7
+    ours with fast=True     0.963  0.961  0.952  0.709  0.981   29.0
+    ours, HTML string in    0.963  0.983  0.970  0.709  0.981   31.2
 
 So we keep trafilatura's default (balanced) mode, not ``fast=True``: its
-fallback extractors recover bodies the fast path truncates (recall 0.981 vs
-0.961), and once our chrome removal has shrunk the tree the two cost about
-the same. Handing trafilatura our parsed, cleaned tree instead of the HTML
-saves ~6 ms/page (it copies the tree rather than parsing again). Metadata
-(title, author, description fallbacks) comes from the same call, but with
-trafilatura's extensive date search off: its date is not used at all,
-because archive.dates is right more often (date column: 0.981 vs 0.956) and
-the extensive search loads every dateparser locale (~4 s per process).
+fallback extractors recover bodies the fast path truncates (recall 0.983 vs
+0.961) for under 3 ms/page more (5.2 vs 4.0 ms on our small tests/pages).
+We hand trafilatura our parsed, cleaned tree: it copies it instead of
+parsing again, which measured no faster than re-parsing serialised HTML but
+is simpler. Metadata (title, author, description fallbacks) comes from the
+same call, with trafilatura's extensive date search off: its date is not
+used at all, because archive.dates is right more often (date column: 0.981
+vs 0.956) and found a date on every page, so the fallback never had a page
+to help on, while the extensive search costs ~4 s per process (dateparser
+loads every locale) and ms on every page.
 On our own tests/pages the same pipeline leaks none of the listed chrome
 strings where trafilatura alone leaks 17 %.
 

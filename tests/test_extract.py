@@ -226,3 +226,8 @@ def test_url_shape(url, shape):
 def test_charset_header_may_come_as_raw_bytes_lists():
     headers = {b"Content-Type": [b"text/html; charset=windows-1251"]}
     assert decode_html("Новости".encode("cp1251"), headers) == ("Новости", "cp1251")
+
+
+def test_trim_keeps_a_shouted_closing_sentence():
+    text = "Мерекемен құттықтаймыз, ардагерлер!\n\nҚҰТТЫҚТАЙМЫЗ!"
+    assert trim_text(text) == text
