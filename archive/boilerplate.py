@@ -14,7 +14,7 @@ A page-top ``<header>`` outside ``<article>``/``<main>`` goes too (logo, menu).
 
 After trafilatura (``trim_text``) we look only at the leading and trailing
 paragraphs and drop those that are chrome beyond doubt: phone-number lines,
-bare links ("Источник: https://…"),
+bare links ("Источник: https://…"), bare dates and view counters,
 short all-caps labels ("ФОТОГАЛЕРЕЯ"), known chrome phrases in kk/ru/en, and
 a leading repeat of the title. A paragraph in the middle of the text is never
 touched, and a line that reads like a sentence (long, or ending with a full
@@ -171,6 +171,7 @@ _CHROME_PHRASES = tuple(
         "AqPrint",
     )
 )
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _MAX_CHROME_LINE = 90
 _SENTENCE_END = re.compile(r"[.!?…»\"”)]\s*$")
@@ -190,7 +191,7 @@ def trim_text(text: str, title: str | None = None) -> str:
 def _is_chrome_line(line: str) -> bool:
     if len(line) > _MAX_CHROME_LINE * 2:
         return False
-    if _is_phone_line(line) or _is_url_line(line):
+    if _is_phone_line(line) or _is_url_line(line) or _is_date_or_counter(line):
         return True
     if len(line) > _MAX_CHROME_LINE or _reads_like_sentence(line):
         return False
@@ -208,6 +209,17 @@ def _is_phone_line(line: str) -> bool:
         return False
     rest = _PHONE.sub(" ", line)
     return sum(c.isalpha() for c in rest) <= 40
+
+
+def _is_date_or_counter(line: str) -> bool:
+    """A bare byline date or view counter: "25.11.2026, 10:30", "Просмотров: 312"."""
+    return (
+        len(line) <= 40
+        and sum(c.isdigit() for c in line) >= 2
+        and sum(c.isalpha() for c in line) <= 20
+        and len(_LETTER_RUN.findall(line)) <= 2
+        and not _SENTENCE_END.search(line)
+    )
 
 
 def _is_url_line(line: str) -> bool:

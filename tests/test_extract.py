@@ -231,3 +231,7 @@ def test_charset_header_may_come_as_raw_bytes_lists():
 def test_trim_keeps_a_shouted_closing_sentence():
     text = "Мерекемен құттықтаймыз, ардагерлер!\n\nҚҰТТЫҚТАЙМЫЗ!"
     assert trim_text(text) == text
+
+
+def test_trim_drops_a_leading_byline_date_and_a_trailing_view_counter():
+    assert trim_text("25.11.2026, 10:30\n\nЖиын өтті.\n\nПросмотров: 312") == "Жиын өтті."
