@@ -64,6 +64,8 @@ _TABLES: dict[str, tuple[tuple[str, type, str], ...]] = {
         ("payload_digest", str, "WARC-Payload-Digest: equal digests mean identical bodies."),
         ("crawl_id", str, "Crawl that fetched it (crawls.id)."),
         ("truncated", str, 'NULL, or the WARC-Truncated reason ("length", "time", "disconnect").'),
+        ("record_type", str, '"response", or "revisit" when the payload repeats an earlier capture of the URL.'),
+        ("refers_to", str, "For a revisit: WARC-Record-ID of the capture whose payload it repeats."),
     ),
     "crawls": (
         ("id", str, 'Crawl id: UTC start time and a random suffix, "20261125T103000Z-ab12cd".'),

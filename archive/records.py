@@ -58,4 +58,6 @@ def iter_records(path: str | os.PathLike) -> Iterator[tuple[int, object]]:
     with open(path, "rb") as stream:
         records = ArchiveIterator(stream)
         for record in records:
-            yield records.get_record_offset(), record
+            # ``offset`` is where the current record starts; get_record_offset()
+            # would read the record to its end before the caller sees it.
+            yield records.offset, record

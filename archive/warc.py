@@ -17,6 +17,8 @@ record, so any record can be read by seeking to its offset.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import os
 import socket
@@ -34,6 +36,7 @@ from warcio.warcwriter import WARCWriter
 from archive.errors import DataDirError, WarcWriteError
 
 WARC_VERSION = "WARC/1.1"
+SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 DEFAULT_MAX_SIZE = 1_000_000_000
 OPEN_SUFFIX = ".open"
 
@@ -68,6 +71,15 @@ class HttpExchange:
 
 
 @dataclass(frozen=True)
+class RevisitOf:
+    """An earlier capture whose payload a new response repeats."""
+
+    record_id: str
+    url: str
+    date: str  # the earlier capture's WARC-Date (or fetched_at), W3C ISO 8601
+
+
+@dataclass(frozen=True)
 class Capture:
     """Where a response record landed, and what the catalog needs to know of it."""
 
@@ -81,6 +93,8 @@ class Capture:
     record_id: str
     payload_digest: str
     truncated: str | None = None
+    record_type: str = "response"  # or "revisit"
+    refers_to: str | None = None  # revisit: the record id of the capture it repeats
 
     def as_row(self) -> dict:
         return dict(self.__dict__)
@@ -96,6 +110,11 @@ class _WireHeaders(StatusAndHeaders):
 
     def compute_headers_buffer(self, header_filter=None):
         self.headers_buff = self.to_str(header_filter).encode("latin-1") + b"\r\n"
+
+
+def payload_digest(body: bytes) -> str:
+    """``sha1:<base32>``, the WARC-Payload-Digest of an entity body."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
 
 
 def warc_date(moment: datetime) -> str:
@@ -205,8 +224,13 @@ class WarcWriter:
 
     # -- records -----------------------------------------------------------
 
-    def write_exchange(self, exchange: HttpExchange) -> Capture:
-        """Append a request and a response record; return where the response lies."""
+    def write_exchange(self, exchange: HttpExchange, revisit_of: RevisitOf | None = None) -> Capture:
+        """Append a request and a response record; return where the response lies.
+
+        With ``revisit_of``, the response is written as a WARC/1.1 ``revisit``
+        record (identical-payload-digest profile, or server-not-modified for a
+        304): its HTTP headers are kept, its payload is not.
+        """
         if self._file is None or self._file.tell() >= self.max_size:
             self.close()
             self._open_next_file()
@@ -214,7 +238,10 @@ class WarcWriter:
         moment = exchange.fetched_at or self._clock()
         date = warc_date(moment)
 
-        response = self._response_record(exchange, date)
+        if revisit_of is not None:
+            response = self._revisit_record(exchange, date, revisit_of)
+        else:
+            response = self._response_record(exchange, date)
         request = self._request_record(exchange, date)
         response_id = response.rec_headers.get_header("WARC-Record-ID")
         request.rec_headers.add_header("WARC-Concurrent-To", response_id)
@@ -233,26 +260,32 @@ class WarcWriter:
             record_id=response_id,
             payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
             truncated=exchange.truncated,
+            record_type=response.rec_type,
+            refers_to=revisit_of.record_id if revisit_of else None,
         )
 
     def _response_record(self, exchange: HttpExchange, date: str):
-        reason = exchange.reason or _reason_phrase(exchange.status)
-        headers = [(n, v) for n, v in exchange.response_headers if n.lower() not in _FRAMING_HEADERS]
-        http_headers = _WireHeaders(f"{exchange.status} {reason}".strip(), headers, protocol=exchange.protocol)
-        warc_headers = {"WARC-Date": date}
-        if exchange.ip_address:
-            warc_headers["WARC-IP-Address"] = exchange.ip_address
+        warc_headers = _warc_headers(exchange, date)
         if exchange.truncated:
             warc_headers["WARC-Truncated"] = exchange.truncated
-        return self._record(exchange.url, "response", exchange.body, http_headers, warc_headers)
+        return self._record(exchange.url, "response", exchange.body, _status_and_headers(exchange), warc_headers)
+
+    def _revisit_record(self, exchange: HttpExchange, date: str, original: RevisitOf):
+        assert self._writer is not None
+        record = self._writer.create_revisit_record(
+            exchange.url, payload_digest(exchange.body), original.url, original.date,
+            http_headers=_status_and_headers(exchange), warc_headers_dict=_warc_headers(exchange, date))
+        record.rec_headers.add_header("WARC-Refers-To", original.record_id)
+        if exchange.status == 304:
+            record.rec_headers.replace_header("WARC-Profile", SERVER_NOT_MODIFIED)
+        self._pin(record.rec_headers)
+        return record
 
     def _request_record(self, exchange: HttpExchange, date: str):
         request_line = f"{exchange.method} {_request_target(exchange.url)} {exchange.protocol}"
         http_headers = _WireHeaders(request_line, list(exchange.request_headers), protocol="")
-        warc_headers = {"WARC-Date": date}
-        if exchange.ip_address:
-            warc_headers["WARC-IP-Address"] = exchange.ip_address
-        return self._record(exchange.url, "request", exchange.request_body, http_headers, warc_headers)
+        return self._record(exchange.url, "request", exchange.request_body, http_headers,
+                            _warc_headers(exchange, date))
 
     def _record(self, url, record_type, body, http_headers, warc_headers):
         assert self._writer is not None
@@ -277,6 +310,20 @@ class WarcWriter:
         length = self._file.tell() - offset
         self.bytes_written += length
         return offset, length
+
+
+def _status_and_headers(exchange: HttpExchange) -> _WireHeaders:
+    """The response's status line and headers, without the chunked framing already removed."""
+    reason = exchange.reason or _reason_phrase(exchange.status)
+    headers = [(n, v) for n, v in exchange.response_headers if n.lower() not in _FRAMING_HEADERS]
+    return _WireHeaders(f"{exchange.status} {reason}".strip(), headers, protocol=exchange.protocol)
+
+
+def _warc_headers(exchange: HttpExchange, date: str) -> dict:
+    headers = {"WARC-Date": date}
+    if exchange.ip_address:
+        headers["WARC-IP-Address"] = exchange.ip_address
+    return headers
 
 
 def _reason_phrase(status: int) -> str:

@@ -54,6 +54,7 @@ NEWSARCHIVE_OPERATOR = ""  # written into every warcinfo record
 NEWSARCHIVE_WARC_ENABLED = True
 NEWSARCHIVE_WARC_PREFIX = "newsarchive"
 NEWSARCHIVE_WARC_MAX_SIZE = 1_000_000_000
+NEWSARCHIVE_DEDUP = True  # a payload seen before at the same URL is written as a revisit record
 NEWSARCHIVE_MAX_PAGES = 0  # whole crawl; 0 = no limit
 NEWSARCHIVE_SITE_BUDGET = 20_000  # per origin, so one trap cannot eat a crawl
 NEWSARCHIVE_MAX_CRAWL_DELAY = 60.0  # cap on a robots.txt Crawl-delay, seconds

@@ -17,7 +17,8 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
 from archive.errors import WarcWriteError
-from archive.warc import HttpExchange, WarcWriter
+from archive.dedup import DedupIndex
+from archive.warc import HttpExchange, RevisitOf, WarcWriter, payload_digest
 from crawler import signals as archive_signals
 from archive.datadir import DataDir
 
@@ -25,9 +26,10 @@ logger = logging.getLogger(__name__)
 
 
 class WarcCaptureMiddleware:
-    def __init__(self, crawler, writer: WarcWriter):
+    def __init__(self, crawler, writer: WarcWriter, dedup: DedupIndex | None = None):
         self.crawler = crawler
         self.writer = writer
+        self.dedup = dedup
         self.stats = crawler.stats
 
     @classmethod
@@ -51,28 +53,38 @@ class WarcCaptureMiddleware:
             max_size=settings.getint("NEWSARCHIVE_WARC_MAX_SIZE"),
             warcinfo=warcinfo,
         )
-        middleware = cls(crawler, writer)
+        dedup = DedupIndex(data.catalog_path) if settings.getbool("NEWSARCHIVE_DEDUP") else None
+        middleware = cls(crawler, writer, dedup)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
     def process_response(self, request, response):
         if "cached" in response.flags:
             return response
+        exchange = exchange_from(request, response)
         try:
-            capture = self.writer.write_exchange(exchange_from(request, response))
+            capture = self.writer.write_exchange(exchange, self._earlier_capture(exchange))
         except WarcWriteError as exc:
             # Nothing more can be archived faithfully: stop the crawl, keep what is written.
             logger.error("%s; stopping the crawl", exc)
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="warc_write_error"))
             raise
         request.meta["warc_capture"] = capture
-        self.stats.inc_value("warc/records", 2)
+        if self.dedup is not None:
+            self.dedup.remember(capture)
+        self.stats.inc_value(f"warc/{capture.record_type}")
         self.stats.set_value("warc/bytes", self.writer.bytes_written)
         if capture.truncated:
             self.stats.inc_value(f"warc/truncated/{capture.truncated}")
         self.crawler.signals.send_catch_log(
             archive_signals.capture_archived, capture=capture, request=request, response=response)
         return response
+
+    def _earlier_capture(self, exchange: HttpExchange) -> RevisitOf | None:
+        """The capture this response repeats (same URL, same payload), if dedup is on."""
+        if self.dedup is None or not exchange.body or exchange.truncated:
+            return None
+        return self.dedup.lookup(exchange.url, payload_digest(exchange.body))
 
     def process_exception(self, request, exception):
         if isinstance(exception, IgnoreRequest):
@@ -83,6 +95,8 @@ class WarcCaptureMiddleware:
 
     def spider_closed(self, spider, reason):
         self.writer.close()
+        if self.dedup is not None:
+            self.dedup.close()
         self.stats.set_value("warc/files", len(self.writer.files_written))
 
 

@@ -130,7 +130,7 @@ class NewsSpider(scrapy.Spider):
             follow = self.follow_url(canonical, self.parse_page, "canonical", priority=10)
             if follow is not None:
                 yield follow
-        elif response.status == 200 and "warc_capture" in response.meta:
+        elif response.status == 200 and _fresh_capture(response):
             yield self._archived_page(response)
 
         yield from self._follow_all(response.xpath(_FEEDS).getall(), response, self.parse_feed, "feed")
@@ -193,3 +193,9 @@ class NewsSpider(scrapy.Spider):
 def _is_html(response) -> bool:
     content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
     return is_html_page(200, content_type, response.body[:512])
+
+
+def _fresh_capture(response) -> bool:
+    """A full response record: a revisit repeats a payload whose article is already catalogued."""
+    capture = response.meta.get("warc_capture")
+    return capture is not None and capture.record_type == "response"
