@@ -22,3 +22,7 @@ class CatalogError(NewsArchiveError):
 
 class RecordNotFound(NewsArchiveError):
     """A catalog pointer does not open the WARC record it names."""
+
+
+class IndexBuildError(NewsArchiveError):
+    """A CDXJ index could not be built (unreadable WARC, unwritable index directory)."""
