@@ -15,7 +15,8 @@ A page-top ``<header>`` outside ``<article>``/``<main>`` goes too (logo, menu).
 After trafilatura (``trim_text``) we look only at the leading and trailing
 paragraphs and drop those that are chrome beyond doubt: phone-number lines,
 bare links ("Источник: https://…"), bare dates and view counters,
-short all-caps labels ("ФОТОГАЛЕРЕЯ"), known chrome phrases in kk/ru/en, and
+short all-caps labels ("ФОТОГАЛЕРЕЯ"), lines that start with a known chrome
+phrase in kk/ru/en (or hold one and do not end like a sentence), and
 a leading repeat of the title. A paragraph in the middle of the text is never
 touched, and a line that reads like a sentence (long, or ending with a full
 stop after several words) is never dropped.
@@ -150,7 +151,8 @@ def _text_of(element: HtmlElement) -> str:
 
 # -- text pass -----------------------------------------------------------------
 
-_PHONE = re.compile(r"(?:\+?\d[\d\s().\-]{6,}\d)")
+# "+7 702 132 03 32", "+77122458521", "8 (7122) 35-45-12"; not "2019-2020" or "13 007".
+_PHONE = re.compile(r"(?<![\d\w])(?:\+\d{1,3}|8)[\s\-]?\(?\d{3,5}\)?[\s\-]?\d{1,3}[\s\-]?\d{2}[\s\-]?\d{2}(?!\d)")
 _CHROME_PHRASES = tuple(
     phrase.casefold()
     for phrase in (
@@ -160,12 +162,12 @@ _CHROME_PHRASES = tuple(
         "Басып шығару", "Сайтты әзірлеген", "Мекенжайымыз", "Біз әлеуметтік желілерде",
         # ru
         "Все права защищены", "Поделиться", "Последние новости", "Читайте также", "Популярное",
-        "Версия для печати", "Распечатать", "Сайт разработан", "Разработка сайта", "Фотоголерея",
+        "Версия для печати", "Распечатать", "Сайт разработан", "Разработка сайта",
         "Мы в социальных сетях", "Подписывайтесь", "Телефон доверия", "Единый контакт-центр",
         "Использование материалов", "Нашли ошибку",
         # en
         "All rights reserved", "Share this", "Share on", "Latest news", "Related articles",
-        "Read more", "Read also", "Follow us", "Subscribe", "Cookie", "Print version",
+        "Read more", "Read also", "Follow us", "Subscribe", "We use cookies", "Print version",
         "Photo gallery", "Contact us",
         # site-builder credits often left in footers
         "AqPrint",
@@ -196,7 +198,8 @@ def _is_chrome_line(line: str) -> bool:
     if len(line) > _MAX_CHROME_LINE or _reads_like_sentence(line):
         return False
     folded = line.casefold()
-    if any(phrase in folded for phrase in _CHROME_PHRASES):
+    stripped = folded.lstrip(" -–—•·|:>")
+    if any(stripped.startswith(p) or (p in folded and not _SENTENCE_END.search(line)) for p in _CHROME_PHRASES):
         return True
     if line.startswith("©") or folded.startswith("copyright"):
         return True
@@ -205,7 +208,7 @@ def _is_chrome_line(line: str) -> bool:
 
 def _is_phone_line(line: str) -> bool:
     phones = _PHONE.findall(line)
-    if not phones or sum(c.isdigit() for c in "".join(phones)) < 7:
+    if not phones:
         return False
     rest = _PHONE.sub(" ", line)
     return sum(c.isalpha() for c in rest) <= 40

@@ -226,3 +226,18 @@ def test_trim_keeps_a_shouted_closing_sentence():
 
 def test_trim_drops_a_leading_byline_date_and_a_trailing_view_counter():
     assert trim_text("25.11.2026, 10:30\n\nЖиын өтті.\n\nПросмотров: 312") == "Жиын өтті."
+
+
+def test_trim_keeps_a_closing_line_about_years_and_counts():
+    text = "Жиын өтті.\n\n2019-2020 жылдары 13 007 өтініш қаралды"
+    assert trim_text(text) == text
+
+
+@pytest.mark.parametrize("phone", ["+7 702 132 03 32", "+77122458521", "8 (7122) 35-45-12", "+7 (7122) 35-40-00"])
+def test_trim_drops_a_closing_phone_line(phone):
+    assert trim_text(f"Жиын өтті.\n\nТелефон: {phone}") == "Жиын өтті."
+
+
+def test_trim_keeps_a_sentence_that_merely_mentions_a_chrome_word():
+    text = "The akim visited the plant.\n\nThe cookie factory opened."
+    assert trim_text(text) == text
