@@ -47,6 +47,8 @@ def capture_row(**fields):
         "payload_digest": "sha1:AAAA",
         "crawl_id": "crawl-1",
         "truncated": None,
+        "record_type": "response",
+        "refers_to": None,
     }
     row.update(fields)
     return row
