@@ -26,3 +26,7 @@ class RecordNotFound(NewsArchiveError):
 
 class IndexBuildError(NewsArchiveError):
     """A CDXJ index could not be built (unreadable WARC, unwritable index directory)."""
+
+
+class PackageError(NewsArchiveError):
+    """A WACZ package could not be written (no WARC files to package, unwritable output)."""
