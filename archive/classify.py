@@ -20,7 +20,8 @@ match wins:
    text each, or more than ``MAX_LINK_DENSITY`` of the cleaned page's words
    inside links → not an article.
 7. A title and a publication date → article.
-8. A title, an article-shaped URL (a slug of several words, a numeric id or a
+8. A title, an article-shaped URL (a slug of several words, a numeric id, an
+   id parameter such as ``?p=4521`` or a
    date in the path) and at least ``MIN_UNDATED_CHARS`` of text → article.
 9. Otherwise not an article (typically: no date, no declaration).
 
@@ -47,10 +48,16 @@ _SERVICE_SEGMENTS = frozenset(
     archive archives page contacts contact kontakty kontakti baylanys bailanys about about-us
     o-nas biz-turaly sitemap login register author authors feed rss""".split()
 )
+# A segment after one of these names a listing, whatever it looks like.
+_LISTING_PARENTS = frozenset(
+    "tag tags category categories rubric rubrics topic topics search page author authors".split()
+)
 _LISTING_SEGMENTS = frozenset(
     "news novosti zhanalyktar jangalyktar zhanalyqtar articles events press-releases press blog".split()
 )
-_PAGINATION_PARAMS = frozenset({"page", "p", "paged", "pagen_1", "start", "offset", "tag", "category", "q", "s"})
+_ID_PARAMS = ("p", "id", "nid", "news_id", "newsid", "article_id", "element_id")
+# Not "p": WordPress serves single posts as ?p=123.
+_PAGINATION_PARAMS = frozenset({"page", "paged", "pagen_1", "start", "offset", "tag", "category", "q", "s"})
 _DATE_PATH = re.compile(r"/(19|20)\d\d[/-](0?[1-9]|1[0-2])([/-]|$)")
 _NUMERIC_ID = re.compile(r"(^|[-_])\d{3,}($|[-_.])")
 _LANG_SEGMENT = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
@@ -113,12 +120,17 @@ def url_shape(url: str | None) -> str:
     segments = [s.lower() for s in parts.path.split("/") if s]
     while segments and segments[-1] in ("index.html", "index.php", "index.htm", "default.aspx"):
         segments.pop()
-    params = {k.lower() for k, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    query = {k.lower(): v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
+    params = set(query)
+    if any(query.get(key, "").isdigit() for key in _ID_PARAMS):
+        return "article"  # ?p=4521, ?news_id=77, ?ELEMENT_ID=1203
     if params & _PAGINATION_PARAMS and not _has_article_id(segments):
         return "listing"
-    if any(s in _SERVICE_SEGMENTS or s.split(".")[0] in _SERVICE_SEGMENTS for s in segments[-2:]):
-        if not _has_article_id(segments[-1:]) or segments[-2:-1] == ["page"]:
-            return "service"
+    last = segments[-1].split(".")[0] if segments else ""
+    if len(segments) > 1 and segments[-2] in _LISTING_PARENTS:
+        return "listing"  # /tag/zhkh, /page/2, /category/economy
+    if last in _SERVICE_SEGMENTS:
+        return "service"  # /contacts, /about, /search, /tag
     if _DATE_PATH.search(parts.path) and segments and not segments[-1].isdigit():
         return "article"
     if _has_article_id(segments[-1:]) or _is_slug(segments[-1] if segments else ""):
