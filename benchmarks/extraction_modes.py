@@ -10,7 +10,9 @@ Printed per mode and page set: body token precision / recall / F1 (mean of
 per-page scores against ``truth.body``), title exact match (NFKC, casefold,
 soft hyphens dropped), date match (calendar day of the published date vs
 ``truth.date`` or its alternatives), leakage (share of ``not_in_body``
-strings found in the text), pages classified as articles, language match,
+strings found in the text; the real pages carry no such lists, so it is
+nan there), pages classified correctly as article / not article, language
+match (the manifest's language; TaipeiTimes is English under "zh"),
 and mean ms/page (whole call, warm; the fastest of ``--repeat`` runs of each page).
 
 Modes:
