@@ -30,3 +30,7 @@ class IndexBuildError(NewsArchiveError):
 
 class PackageError(NewsArchiveError):
     """A WACZ package could not be written (no WARC files to package, unwritable output)."""
+
+
+class ReplayError(NewsArchiveError):
+    """pywb cannot be found or started to replay the archive."""
