@@ -1,0 +1,299 @@
+"""Rebuilding the catalog from the WARC files alone: ``newsarchive reindex``.
+
+The WARC files are the source of truth and the catalog an index over them, so
+a lost, corrupt or outdated catalog is rebuilt by reading every record again:
+one ``captures`` row per response or revisit record, one ``articles`` row per
+page the crawl's own rules (archive.identity, archive.extract) accept, and one
+``crawls`` row per crawl id named in the warcinfo records. The rows are the
+ones the crawl wrote, column for column (apart from captures ids, and the
+crawls' start, end and settings, which only the crawl knew exactly).
+
+Records are streamed; extraction runs in a process pool with a bounded number
+of pages in flight, so memory stays flat whatever the archive's size. Results
+are taken in the order pages were read, so the rebuilt catalog is the same on
+every run. The new catalog is built beside the target and moved into place
+only when complete: an interrupted reindex leaves the old catalog untouched.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone as dt_timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.timeutils import iso_date_to_datetime
+
+from archive.catalog import SCHEMA_DOC, Catalog, utc_iso
+from archive.datadir import DataDir
+from archive.dates import DEFAULT_TIMEZONE
+from archive.errors import CatalogError, DataDirError
+from archive.identity import canonical_elsewhere, is_html_page
+from archive.warc import OPEN_SUFFIX
+
+PAGES_IN_FLIGHT_PER_WORKER = 4
+_CAPTURE_COLUMNS = tuple(c for c in SCHEMA_DOC["captures"] if c != "id")
+_ARTICLE_FIELDS = ("title", "published", "modified", "language", "author", "description", "text")
+
+
+@dataclass
+class ReindexReport:
+    """What the rebuilt catalog holds and how long it took."""
+
+    catalog: Path
+    backup: Path | None = None
+    files: int = 0
+    records: int = 0
+    captures: int = 0
+    pages_extracted: int = 0
+    articles: int = 0
+    crawls: int = 0
+    workers: int = 0
+    seconds: float = 0.0
+    worker_pids: set[int] = field(default_factory=set)
+    skipped: list[str] = field(default_factory=list)  # files not read, and why
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.pages_extracted / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class _CrawlSeen:
+    """A crawl as the WARC files show it: seeds and settings from warcinfo, first and last WARC-Date."""
+
+    seeds: list[str]
+    settings: dict
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def saw(self, moment: datetime) -> None:
+        self.first = moment if self.first is None else min(self.first, moment)
+        self.last = moment if self.last is None else max(self.last, moment)
+
+
+def reindex(
+    data_dir: str | os.PathLike,
+    into: str | os.PathLike | None = None,
+    *,
+    workers: int = 0,
+    timezone: str = DEFAULT_TIMEZONE,
+    now: datetime | None = None,
+) -> ReindexReport:
+    """Rebuild the catalog of ``data_dir`` from its WARC files.
+
+    Without ``into`` the new catalog replaces ``<data>/catalog.db``, the old one
+    moved to ``catalog.db.bak-<UTC time>``; with ``into`` it is written there (a
+    path that must not exist yet) and the old catalog is left alone.
+    ``workers`` extraction processes, 0 for one per core.
+    """
+    started = time.monotonic()
+    data = DataDir(data_dir)
+    if not data.warc_dir.is_dir():
+        raise DataDirError(f"no WARC directory at {data.warc_dir}: nothing to reindex")
+    target = Path(into).expanduser() if into is not None else data.catalog_path
+    if into is not None and (target.exists() or target.is_symlink()):
+        raise CatalogError(f"{target} exists; reindex writes a fresh catalog, give it a new path")
+    building = target.with_name(target.name + ".reindexing")
+    for stale in _sqlite_files(building):
+        stale.unlink(missing_ok=True)  # left by an interrupted reindex
+
+    workers = workers or os.cpu_count() or 1
+    report = ReindexReport(catalog=target, workers=workers)
+    catalog = Catalog(building, warc_dir=data.warc_dir, batch_size=500)
+    try:
+        with _pool(workers) as pool:
+            crawls = _index_files(data, catalog, pool, workers, timezone, report)
+        for crawl_id, seen in sorted(crawls.items()):
+            catalog.start_crawl(seen.seeds, seen.settings, crawl_id=crawl_id, now=seen.first)
+            catalog.finish_crawl(crawl_id, "finished", now=seen.last)
+        report.crawls = len(crawls)
+        report.articles = catalog.counts()["articles"]
+        catalog.close()
+    except BaseException:
+        catalog.close()
+        for partial in _sqlite_files(building):
+            partial.unlink(missing_ok=True)
+        raise
+    if into is None and target.exists():
+        report.backup = target.with_name(f"{target.name}.bak-{utc_iso(now).replace('-', '').replace(':', '')}")
+        _move_sqlite(target, report.backup)
+    os.replace(building, target)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# -- reading the WARC files -------------------------------------------------------------
+
+
+def _index_files(data: DataDir, catalog: Catalog, pool, workers: int, timezone: str,
+                 report: ReindexReport) -> dict[str, _CrawlSeen]:
+    crawls: dict[str, _CrawlSeen] = {}
+    in_flight: deque = deque()
+    limit = workers * PAGES_IN_FLIGHT_PER_WORKER
+    for path in sorted(data.warc_dir.glob("*" + OPEN_SUFFIX)):
+        report.skipped.append(f"{path.name}: still .open (newsarchive verify --repair finishes it)")
+    for path in data.warc_files():
+        report.files += 1
+        crawl_id = None
+        with open(path, "rb") as stream:
+            records = ArchiveIterator(stream)
+            for record in records:
+                report.records += 1
+                offset = records.offset
+                kind = record.rec_type
+                if kind == "warcinfo":
+                    crawl_id = _note_warcinfo(record, crawls) or crawl_id
+                    continue
+                if kind not in ("response", "revisit"):
+                    continue
+                moment = iso_date_to_datetime(record.rec_headers.get_header("WARC-Date"))
+                if crawl_id in crawls:
+                    crawls[crawl_id].saw(moment)
+                page = _page_of(record, kind)
+                length = records.get_record_length()  # reads the record to its end
+                capture = _capture_row(record, kind, path.name, offset, length, moment, crawl_id)
+                catalog.add_capture(capture)
+                report.captures += 1
+                if page is not None:
+                    body, headers = page
+                    report.pages_extracted += 1
+                    in_flight.append((capture, pool.submit(
+                        extract_row, body, capture["url"], headers, timezone, moment)))
+                    while len(in_flight) >= limit:
+                        _take_result(in_flight.popleft(), catalog, report)
+    while in_flight:
+        _take_result(in_flight.popleft(), catalog, report)
+    return crawls
+
+
+def _note_warcinfo(record, crawls: dict[str, _CrawlSeen]) -> str | None:
+    """The crawl id a warcinfo record names (``isPartOf``), noting its seeds and settings."""
+    fields = {}
+    for line in record.content_stream().read().decode("utf-8", "replace").splitlines():
+        name, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(name.strip(), value.strip())
+    crawl_id = fields.get("isPartOf")
+    if crawl_id and crawl_id not in crawls:
+        description = fields.get("description", "")
+        seeds = description.split(":", 1)[1].split() if description.startswith("seeds:") else []
+        settings = {}
+        if "http-header-user-agent" in fields:
+            settings["USER_AGENT"] = fields["http-header-user-agent"]
+        if "robots" in fields:
+            settings["ROBOTSTXT_OBEY"] = fields["robots"] == "obey"
+        crawls[crawl_id] = _CrawlSeen(seeds=seeds, settings=settings)
+    return crawl_id
+
+
+def _page_of(record, kind: str) -> tuple[bytes, dict[str, str]] | None:
+    """(content-decoded body, headers) of a response the crawl would have extracted, else None.
+
+    The crawl extracts every HTML 200 response its spider parses; a revisit repeats a
+    payload already catalogued, and robots.txt never reaches the spider.
+    """
+    http = record.http_headers
+    if kind != "response" or http is None or http.get_statuscode() != "200":
+        return None
+    if urlsplit(record.rec_headers.get_header("WARC-Target-URI") or "").path == "/robots.txt":
+        return None
+    content_type = http.get_header("Content-Type")
+    if content_type and not is_html_page(200, content_type):
+        return None
+    body = record.content_stream().read()
+    if not is_html_page(200, content_type, body[:512]):
+        return None
+    # As the crawl's item saw them: one value per name, the last one winning.
+    headers = {name: value for name, value in http.headers}
+    return body, headers
+
+
+def _capture_row(record, kind: str, file_name: str, offset: int, length: int, moment: datetime,
+                 crawl_id: str | None) -> dict:
+    """The ``captures`` row the crawl wrote for this record (archive.warc.Capture + crawl id)."""
+    rec, http = record.rec_headers, record.http_headers
+    status = http.get_statuscode() if http is not None else None
+    row = {
+        "url": rec.get_header("WARC-Target-URI"),
+        "status": int(status) if status and status.isdigit() else None,
+        "content_type": http.get_header("Content-Type") if http is not None else None,
+        "fetched_at": moment.replace(tzinfo=dt_timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "warc_filename": file_name,
+        "warc_offset": offset,
+        "warc_length": length,
+        "record_id": rec.get_header("WARC-Record-ID"),
+        "payload_digest": rec.get_header("WARC-Payload-Digest"),
+        "truncated": rec.get_header("WARC-Truncated"),
+        "crawl_id": crawl_id,
+        "record_type": kind,
+        "refers_to": rec.get_header("WARC-Refers-To"),
+    }
+    return {column: row.get(column) for column in _CAPTURE_COLUMNS}
+
+
+# -- extraction -------------------------------------------------------------------------
+
+
+def extract_row(body: bytes, url: str, headers: dict, timezone: str, fetched: datetime) -> tuple[int, dict | None]:
+    """(worker pid, article fields) of one page, or None when the crawl would not catalogue it.
+
+    Runs in a worker process. ``now`` is the fetch time, so "a date in the future"
+    means what it meant when the crawl extracted the page.
+    """
+    from archive.extract import extract
+
+    article = extract(body, url, headers, timezone=timezone, now=fetched.replace(tzinfo=dt_timezone.utc))
+    if not article.is_article or canonical_elsewhere(url, article.canonical_url):
+        return os.getpid(), None
+    return os.getpid(), {name: getattr(article, name) for name in _ARTICLE_FIELDS}
+
+
+def _take_result(pending, catalog: Catalog, report: ReindexReport) -> None:
+    capture, future = pending
+    pid, fields = future.result()
+    report.worker_pids.add(pid)
+    if fields is not None:
+        catalog.add_article(article_row(capture, fields))
+
+
+def article_row(capture: dict, fields: dict) -> dict:
+    """The ``articles`` row, as crawler/pipelines/catalog.py's article_row builds it."""
+    return {
+        "url": capture["url"],
+        "site": urlsplit(capture["url"]).netloc,
+        **fields,
+        "warc_filename": capture["warc_filename"],
+        "warc_offset": capture["warc_offset"],
+        "warc_length": capture["warc_length"],
+        "payload_digest": capture["payload_digest"],
+        "fetched_at": capture["fetched_at"],
+        "crawl_id": capture["crawl_id"],
+    }
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """Workers forked from a server that has already imported the extraction code (as the crawl's)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["archive.extract"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+# -- files ------------------------------------------------------------------------------
+
+
+def _sqlite_files(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def _move_sqlite(source: Path, destination: Path) -> None:
+    """Move a catalog with its WAL and shared-memory files, so no committed row is left behind."""
+    for old, new in zip(_sqlite_files(source), _sqlite_files(destination)):
+        if old.exists():
+            os.replace(old, new)
