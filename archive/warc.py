@@ -18,6 +18,7 @@ record, so any record can be read by seeking to its offset.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import io
 import os
@@ -152,7 +153,7 @@ class WarcWriter:
         self._record_ids = record_ids
         self._on_close = on_close
         self._serial = 0
-        self._file: io.BufferedWriter | None = None
+        self._file: io.FileIO | None = None
         self._writer: WARCWriter | None = None
         self.filename: str | None = None
         self.files_written: list[str] = []
@@ -178,11 +179,19 @@ class WarcWriter:
         return f"{self.prefix}-{stamp}-{self._serial:05d}-{host}.warc.gz"
 
     def _open_next_file(self) -> None:
-        self.filename = self._new_filename()
-        try:
-            self._file = open(self.open_path, "xb")
-        except OSError as exc:
-            raise WarcWriteError(f"cannot create {self.open_path}: {exc.strerror}") from exc
+        while True:
+            self.filename = self._new_filename()
+            try:
+                # Unbuffered: every record reaches the OS as it is written, and a failed
+                # write leaves nothing in a buffer to be flushed later over the cut.
+                self._file = open(self.open_path, "xb", buffering=0)
+                break
+            except FileExistsError:
+                continue  # another crawl started the same millisecond: take the next serial
+            except OSError as exc:
+                raise WarcWriteError(f"cannot create {self.open_path}: {exc.strerror}") from exc
+        # Held until the file is closed: tells `verify --repair` this file is alive, not left by a crash.
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._writer = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
         info = {"software": "newsarchive", "format": "WARC File Format 1.1",
                 "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
@@ -247,8 +256,13 @@ class WarcWriter:
         request.rec_headers.add_header("WARC-Concurrent-To", response_id)
         response.rec_headers.add_header("WARC-Concurrent-To", request.rec_headers.get_header("WARC-Record-ID"))
 
-        self._write(request)
-        offset, length = self._write(response)
+        start = self._file.tell()
+        try:
+            self._write(request)
+            offset, length = self._write(response)
+        except WarcWriteError:
+            self._cut_back(start)
+            raise
         return Capture(
             url=exchange.url,
             status=exchange.status,
@@ -299,12 +313,19 @@ class WarcWriter:
         if self._record_ids is not None:
             rec_headers.replace_header("WARC-Record-ID", self._record_ids())
 
+    def _cut_back(self, end: int) -> None:
+        """Drop a half-written exchange so the file still ends on a whole record."""
+        try:
+            os.ftruncate(self._file.fileno(), end)
+            self._file.seek(end)
+        except OSError:
+            pass  # the file stays .open; `newsarchive verify --repair` cuts it back
+
     def _write(self, record) -> tuple[int, int]:
         assert self._file is not None and self._writer is not None
         offset = self._file.tell()
         try:
             self._writer.write_record(record)
-            self._file.flush()
         except OSError as exc:
             raise WarcWriteError(f"cannot write to {self.open_path}: {exc.strerror}") from exc
         length = self._file.tell() - offset

@@ -6,6 +6,8 @@ the same crawl from ``scrapy crawl news -a start_url=...``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
@@ -21,12 +23,21 @@ def project_settings(overrides: dict | None = None) -> Settings:
     return settings
 
 
+@dataclass(frozen=True)
+class CrawlResult:
+    crawl_id: str
+    finish_reason: str | None  # Scrapy's: "finished", "shutdown", "warc_write_error", ...
+    stop_message: str | None  # why the crawl stopped early, in one line, if it did
+
+
 def run_crawl(start_urls: list[str], overrides: dict | None = None, *, crawl_id: str | None = None,
-              max_pages: int = 0, site_budget: int = 0) -> str:
-    """Crawl until done (or interrupted); returns the crawl id the catalog knows it by."""
+              max_pages: int = 0, site_budget: int = 0) -> CrawlResult:
+    """Crawl until done (or interrupted); the catalog knows the crawl by the returned id."""
     crawl_id = crawl_id or new_crawl_id()
     process = CrawlerProcess(project_settings(overrides))
-    process.crawl(NewsSpider, start_urls=list(start_urls), crawl_id=crawl_id,
+    crawler = process.create_crawler(NewsSpider)
+    process.crawl(crawler, start_urls=list(start_urls), crawl_id=crawl_id,
                   max_pages=max_pages or None, site_budget=site_budget or None)
     process.start()
-    return crawl_id
+    stats = crawler.stats
+    return CrawlResult(crawl_id, stats.get_value("finish_reason"), stats.get_value("newsarchive/stop_message"))

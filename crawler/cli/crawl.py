@@ -37,11 +37,13 @@ def _crawl(urls, data_dir: Path, overrides: dict, max_pages: int, site_budget: i
 
     data = DataDir(data_dir).prepare()
     overrides = {"NEWSARCHIVE_DATA_DIR": str(data.path), **overrides}
-    crawl_id = run_crawl(list(urls), overrides, max_pages=max_pages, site_budget=site_budget)
+    result = run_crawl(list(urls), overrides, max_pages=max_pages, site_budget=site_budget)
+    if result.stop_message:
+        raise click.ClickException(f"crawl {result.crawl_id} stopped: {result.stop_message}")
     with Catalog(data.catalog_path, read_only=True) as catalog:
-        rows = list(catalog.db.query("select * from crawls where id = ?", [crawl_id]))
+        rows = list(catalog.db.query("select * from crawls where id = ?", [result.crawl_id]))
     if not rows:
-        raise click.ClickException(f"crawl {crawl_id} did not start; see the log above")
+        raise click.ClickException(f"crawl {result.crawl_id} did not start; see the log above")
     return rows[0]
 
 

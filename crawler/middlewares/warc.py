@@ -31,6 +31,7 @@ class WarcCaptureMiddleware:
         self.writer = writer
         self.dedup = dedup
         self.stats = crawler.stats
+        self.write_error: WarcWriteError | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -61,14 +62,18 @@ class WarcCaptureMiddleware:
     def process_response(self, request, response):
         if "cached" in response.flags:
             return response
+        if self.write_error is not None:
+            raise IgnoreRequest("not archived: the crawl is stopping after a WARC write error")
         exchange = exchange_from(request, response)
         try:
             capture = self.writer.write_exchange(exchange, self._earlier_capture(exchange))
         except WarcWriteError as exc:
             # Nothing more can be archived faithfully: stop the crawl, keep what is written.
+            self.write_error = exc
             logger.error("%s; stopping the crawl", exc)
+            self.stats.set_value("newsarchive/stop_message", str(exc))
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="warc_write_error"))
-            raise
+            raise IgnoreRequest(str(exc)) from exc
         request.meta["warc_capture"] = capture
         if self.dedup is not None:
             self.dedup.remember(capture)

@@ -18,6 +18,7 @@ from scrapy.exceptions import NotConfigured
 
 from archive.catalog import Catalog
 from archive.datadir import DataDir
+from archive.errors import CatalogError
 from crawler import signals as archive_signals
 from crawler.items import ArchivedPage
 
@@ -72,8 +73,15 @@ class CatalogPipeline:
         if self.catalog is None:
             return
         status = _CLOSE_STATUS.get(reason, "finished" if reason.startswith("closespider") else "failed")
-        self.catalog.finish_crawl(self.crawl_id, status)
-        self.catalog.close()
+        try:
+            self.catalog.finish_crawl(self.crawl_id, status)
+            self.catalog.close()
+        except CatalogError as exc:
+            # The WARC files hold everything; `newsarchive reindex` rebuilds what the catalog lost.
+            logger.error("%s; rebuild it with: newsarchive reindex", exc)
+            stats = self.crawler.stats
+            if not stats.get_value("newsarchive/stop_message"):
+                stats.set_value("newsarchive/stop_message", f"{exc} (rebuild it with: newsarchive reindex)")
         self.catalog = None
 
 
