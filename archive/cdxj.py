@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from cdxj_indexer.main import CDXJIndexer
+from warcio.archiveiterator import ArchiveIterator
 
 from archive.errors import IndexBuildError
 from archive.warc import OPEN_SUFFIX
@@ -76,7 +77,7 @@ def index_warc(warc_path: str | os.PathLike, index_dir: str | os.PathLike) -> Pa
         with open(warc_path, "rb") as warc, open(partial, "w", encoding="utf-8", newline="\n") as out:
             # filename= names the WARC as pywb and WACZ readers look it up: by its
             # bare name, resolved against the archive directory.
-            CDXJIndexer(out, [warc], sort=True, filename=warc_path.name).process_all()
+            _WarcIndexer(out, [warc], sort=True, filename=warc_path.name).process_all()
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, target)
@@ -86,10 +87,30 @@ def index_warc(warc_path: str | os.PathLike, index_dir: str | os.PathLike) -> Pa
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise IndexBuildError(f"cannot write index {target}: {exc.strerror}") from None
+    except IndexBuildError as exc:
+        partial.unlink(missing_ok=True)
+        raise IndexBuildError(f"cannot index {warc_path.name}: {exc}") from None
     except Exception as exc:  # warcio raises ArchiveLoadFailed, zlib errors, ValueError...
         partial.unlink(missing_ok=True)
         raise IndexBuildError(f"cannot index {warc_path.name}: {exc}") from None
     return target
+
+
+class _WarcIndexer(CDXJIndexer):
+    """cdxj-indexer that refuses anything but WARC records.
+
+    warcio reads a non-WARC byte stream as a legacy ARC file and cdxj-indexer
+    then writes a nonsense line for it; a WARC file that does not read as WARC
+    must fail loudly instead.
+    """
+
+    def _create_record_iter(self, input_):
+        return ArchiveIterator(input_, no_record_parse=False, arc2warc=False, verify_http=self.verify_http)
+
+    def filter_record(self, record):
+        if record.format != "warc":
+            raise IndexBuildError(f"not a WARC file (a record reads as {record.format})")
+        return super().filter_record(record)
 
 
 @dataclass
