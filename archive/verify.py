@@ -99,10 +99,11 @@ def _check_file(path: Path, index: _RecordIndex, report: VerifyReport) -> None:
     report.files += 1
     name = final_name(path)
     is_open = path.name != name
+    index.add_file(name)
     if is_open:
         report.open_files.append(path.name)
         report.problem(path.name, OPEN_FILE_ADVICE)
-    index.add_file(name)
+        index.cut_short(name)
     first = True
     try:
         for record in scan_warc(path):
@@ -112,6 +113,7 @@ def _check_file(path: Path, index: _RecordIndex, report: VerifyReport) -> None:
             _check_record(path.name, record, report)
             index.add(name, record)
     except WarcFormatError as exc:
+        index.cut_short(name)
         if not is_open:  # an open file's cut-short tail is the problem already reported
             report.problem(f"{path.name}:{exc.offset}", exc.message)
     except OSError as exc:
@@ -158,7 +160,7 @@ class _RecordIndex:
         self.db.executescript(
             """
             PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
-            CREATE TABLE files (name TEXT PRIMARY KEY);
+            CREATE TABLE files (name TEXT PRIMARY KEY, cut_short INTEGER DEFAULT 0);
             CREATE TABLE records (id TEXT, type TEXT, file TEXT, offset INTEGER, length INTEGER,
                                   uri TEXT, payload_digest TEXT, refers_to TEXT, refers_to_uri TEXT);
             CREATE TABLE links (from_id TEXT, from_type TEXT, to_id TEXT, file TEXT, offset INTEGER);
@@ -168,7 +170,11 @@ class _RecordIndex:
         self._links: list[tuple] = []
 
     def add_file(self, name: str) -> None:
-        self.db.execute("INSERT OR IGNORE INTO files VALUES (?)", [name])
+        self.db.execute("INSERT OR IGNORE INTO files (name) VALUES (?)", [name])
+
+    def cut_short(self, name: str) -> None:
+        """The file ends before its last exchange does: a lost other half is that one problem, not more."""
+        self.db.execute("UPDATE files SET cut_short = 1 WHERE name = ?", [name])
 
     def add(self, file_name: str, record: ScannedRecord) -> None:
         self._records.append((record.record_id, record.rec_type, file_name, record.offset, record.length,
@@ -207,7 +213,8 @@ def _check_links(index: _RecordIndex, report: VerifyReport) -> None:
     for file, offset, from_type, to_id, to_type in index.query(
             "SELECT l.file, l.offset, l.from_type, l.to_id, r.type FROM links l"
             " LEFT JOIN records r ON r.id = l.to_id"
-            " WHERE CASE WHEN l.from_type = 'request' THEN coalesce(r.type, '') NOT IN ('response', 'revisit')"
+            " WHERE NOT (r.type IS NULL AND l.file IN (SELECT name FROM files WHERE cut_short))"
+            " AND CASE WHEN l.from_type = 'request' THEN coalesce(r.type, '') NOT IN ('response', 'revisit')"
             " ELSE coalesce(r.type, '') != 'request' END"):
         named = f"a {to_type} record" if to_type else "no record in the archive"
         report.problem(f"{file}:{offset}", f"{from_type}'s WARC-Concurrent-To {to_id} names {named}")

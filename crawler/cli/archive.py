@@ -1,3 +1,81 @@
-"""Commands that check and rebuild an archive: verify, reindex."""
+"""Commands that check and rebuild an archive: verify (and repair), reindex."""
 
-from crawler.cli import cli  # noqa: F401
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from crawler.cli import cli, data_option
+
+PROBLEMS_SHOWN = 20
+
+
+@cli.command()
+@data_option
+@click.option("--repair", is_flag=True,
+              help="First finish the .open WARC files a killed crawl left: cut back to the last complete exchange.")
+@click.option("--no-catalog", is_flag=True, help="Check the WARC files only, not the catalog's pointers into them.")
+def verify(data_dir, repair, no_catalog):
+    """Check that the WARC files are intact and the catalog points where it says.
+
+    Recomputes every record's block and payload digests, checks each file opens
+    with its warcinfo record, record ids are unique, requests and responses are
+    linked, revisits name a real original, and every catalog row opens the
+    record it names. Exits 1 if anything is wrong.
+
+    \b
+    Example:
+        newsarchive verify --data ./data
+        newsarchive verify --data ./data --repair     # after a crawl was killed
+    """
+    from archive.repair import repair_open_files
+    from archive.verify import verify as verify_archive
+
+    if repair:
+        for result in repair_open_files(data_dir):
+            click.echo("repair: " + result.describe())
+    report = verify_archive(data_dir, check_catalog=not no_catalog)
+    catalog = "" if no_catalog else f"; {report.rows_checked} catalog rows checked"
+    click.echo(f"{data_dir}: {report.files} WARC files, {report.records} records "
+               f"({report.responses} responses, {report.revisits} revisits){catalog}")
+    if report.ok:
+        click.echo("OK: every digest matches" + ("" if no_catalog else " and every catalog row opens its record"))
+        return
+    click.echo(f"{report.problem_count} problem{'s' if report.problem_count != 1 else ''}:")
+    for line in report.problems[:PROBLEMS_SHOWN]:
+        click.echo("  " + line)
+    if report.problem_count > PROBLEMS_SHOWN:
+        click.echo(f"  ... and {report.problem_count - PROBLEMS_SHOWN} more")
+    sys.exit(1)
+
+
+@cli.command()
+@data_option
+@click.option("--into", type=click.Path(path_type=Path), default=None,
+              help="Write the new catalog here (must not exist) and leave the current one alone.")
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Extraction processes (0: one per core).")
+@click.option("--timezone", default="Asia/Almaty", show_default=True, help="Zone of dates shown without an offset.")
+def reindex(data_dir, into, workers, timezone):
+    """Rebuild the catalog from the WARC files alone.
+
+    Without --into, the current catalog.db is kept as catalog.db.bak-<time> and
+    replaced. The errors table cannot be rebuilt: failed fetches left no record.
+
+    \b
+    Example:
+        newsarchive reindex --data ./data
+        newsarchive reindex --data ./data --into /tmp/catalog-check.db --workers 2
+    """
+    from archive.reindex import reindex as reindex_archive
+
+    report = reindex_archive(data_dir, into, workers=workers, timezone=timezone)
+    for note in report.skipped:
+        click.echo("skipped " + note)
+    click.echo(f"read {report.files} WARC files, {report.records} records: {report.captures} captures, "
+               f"{report.articles} articles, {report.crawls} crawls")
+    click.echo(f"extracted {report.pages_extracted} pages with {report.workers} workers in "
+               f"{report.seconds:.1f} s ({report.pages_per_second:.0f} pages/s)")
+    click.echo(f"catalog: {report.catalog}" + (f"   previous one kept as {report.backup}" if report.backup else ""))
