@@ -20,6 +20,7 @@ reader fetch only the blocks a lookup needs, which matters for 1 GB WARCs.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -31,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from cdxj_indexer.main import CompressedWriter
+from warcio.archiveiterator import ArchiveIterator
 
 from archive import __version__
 from archive.catalog import Catalog
@@ -75,11 +77,32 @@ def warc_crawl_id(warc_path: str | os.PathLike) -> str | None:
 
 
 def select_warcs(data: DataDir, crawl_id: str | None = None) -> list[Path]:
-    """Closed WARCs of the data directory, or only those of one crawl (by their warcinfo)."""
+    """Closed WARCs of the data directory, or those of one crawl (by their warcinfo).
+
+    A crawl's revisit records replay only with the earlier records they refer
+    to, so the WARCs holding those (from an earlier crawl) come along.
+    """
     warcs = closed_warcs(data.warc_dir)
-    if crawl_id is not None:
-        warcs = [w for w in warcs if warc_crawl_id(w) == crawl_id]
-    return warcs
+    if crawl_id is None:
+        return warcs
+    chosen = {w.name for w in warcs if warc_crawl_id(w) == crawl_id}
+    if chosen:
+        chosen |= _revisited_warcs(data, chosen)
+    return [w for w in warcs if w.name in chosen]
+
+
+def _revisited_warcs(data: DataDir, warc_names: set[str]) -> set[str]:
+    """WARC files holding the records that revisits in ``warc_names`` refer to (from the catalog)."""
+    if not data.catalog_path.is_file():
+        return set()
+    with Catalog(data.catalog_path, read_only=True) as catalog:
+        if "refers_to" not in catalog.db["captures"].columns_dict:
+            return set()
+        rows = catalog.db.query(
+            "SELECT revisit.warc_filename AS revisit_file, original.warc_filename AS original_file"
+            " FROM captures revisit JOIN captures original ON original.record_id = revisit.refers_to"
+            " WHERE revisit.refers_to IS NOT NULL")
+        return {row["original_file"] for row in rows if row["revisit_file"] in warc_names}
 
 
 def write_wacz(
@@ -107,7 +130,7 @@ def write_wacz(
         if is_stale(warc, index_dir):
             index_warc(warc, index_dir)
     indexes = [index_path(warc, index_dir) for warc in warcs]
-    pages = list(_pages(data, {w.name for w in warcs}))
+    pages = list(_pages(data, {w.name for w in warcs}, crawl_id))
 
     moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     partial = output.with_name(output.name + ".partial")
@@ -134,26 +157,29 @@ def write_wacz(
 # -- pages -----------------------------------------------------------------------
 
 
-def _pages(data: DataDir, warc_names: set[str]):
-    """One page per article captured in the packaged WARCs, at its latest capture there.
+def _pages(data: DataDir, warc_names: set[str], crawl_id: str | None):
+    """One page per article captured in the package: the capture its catalog row was extracted from, if
+    packaged, else the latest packaged one (of the crawl, with ``crawl_id``).
 
-    Title and text come from the catalog, which holds them for the article's
-    latest capture; they are given only when the packaged capture has the same
-    payload digest (same bytes, so the same extraction). An older crawl's
-    package thus lists its articles even after a later crawl re-fetched them.
+    Title and text come from the catalog row; they are given only when the
+    page's capture has the row's payload digest (same bytes, so the same
+    extraction), as a revisit of an unchanged page has.
     """
     if not data.catalog_path.is_file():
         return
     with Catalog(data.catalog_path, read_only=True) as catalog:
         rows = catalog.db.query(
-            "SELECT c.url, c.fetched_at, c.payload_digest, c.warc_filename, a.title, a.text, a.published,"
-            " a.language, a.payload_digest AS article_digest"
-            " FROM captures c JOIN articles a ON a.url = c.url"
-            " WHERE c.status = 200 ORDER BY c.url, c.fetched_at DESC, c.warc_filename DESC, c.warc_offset DESC"
+            "SELECT c.url, c.fetched_at, c.payload_digest, c.warc_filename, c.crawl_id,"
+            " c.warc_filename = a.warc_filename AND c.warc_offset = a.warc_offset AS is_article_capture,"
+            " a.title, a.text, a.published, a.language, a.payload_digest AS article_digest"
+            " FROM captures c JOIN articles a ON a.url = c.url WHERE c.status = 200"
+            " ORDER BY c.url, is_article_capture DESC, c.fetched_at DESC, c.warc_filename DESC, c.warc_offset DESC"
         )
         seen = set()
         for row in rows:
             if row["warc_filename"] not in warc_names or row["url"] in seen:
+                continue
+            if crawl_id is not None and row["crawl_id"] != crawl_id:
                 continue
             seen.add(row["url"])
             page = {"url": row["url"], "ts": row["fetched_at"]}
@@ -273,8 +299,134 @@ class _PackageWriter:
 
 
 def read_package_index(package: zipfile.ZipFile) -> list[CdxjLine]:
-    """Every CDXJ line of a package's gzip-block index (for checks and tests)."""
-    import gzip
+    """Every CDXJ line of a package's index: gzip blocks (``.cdx.gz``) or plain ``.cdx``/``.cdxj``."""
+    lines = []
+    for name in package.namelist():
+        if name.startswith("indexes/") and name.endswith(".cdx.gz"):
+            text = gzip.decompress(package.read(name)).decode("utf-8")
+        elif name.startswith("indexes/") and name.endswith((".cdx", ".cdxj")):
+            text = package.read(name).decode("utf-8")
+        else:
+            continue
+        lines += [CdxjLine.parse(line) for line in text.splitlines() if line.strip() and not line.startswith("!")]
+    return lines
 
-    data = package.read(INDEX_PATH)
-    return [CdxjLine.parse(line) for line in gzip.decompress(data).decode("utf-8").splitlines() if line]
+
+def check_wacz(path: str | os.PathLike) -> list[str]:
+    """Problems found in a WACZ package, beyond what ``wacz validate`` looks at; empty if none.
+
+    Checks the layout, that WARCs and gzip indexes are STORED (readers seek into
+    them), that every file is listed in datapackage.json with its size and
+    SHA-256 and the digest file matches the manifest, that pages.jsonl is there
+    with url and ts on every page, that every page has a response or revisit
+    line in the index at its timestamp, and that every index line opens a
+    record of that URL in a packaged WARC.
+    """
+    try:
+        package = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        return [f"not a zip file: {exc}"]
+    with package:
+        problems = _check_members(package)
+        if problems:
+            return problems
+        problems += _check_manifest(package)
+        lines = read_package_index(package)
+        problems += _check_index(package, lines)
+        problems += _check_pages(package, lines)
+    return problems
+
+
+def _check_members(package: zipfile.ZipFile) -> list[str]:
+    names = set(package.namelist())
+    problems = [f"{name} is missing" for name in ("datapackage.json", "datapackage-digest.json", PAGES_PATH)
+                if name not in names]
+    if not any(n.startswith("archive/") and n.endswith((".warc", ".warc.gz")) for n in names):
+        problems.append("no WARC file in archive/")
+    if not any(n.startswith("indexes/") and n.endswith((".cdx", ".cdxj", ".cdx.gz")) for n in names):
+        problems.append("no CDXJ index in indexes/")
+    for info in package.infolist():
+        stored_only = info.filename.startswith("archive/") or info.filename.endswith(".cdx.gz")
+        if stored_only and info.compress_type != zipfile.ZIP_STORED:
+            problems.append(f"{info.filename} is compressed in the zip; it must be STORED for random access")
+    return problems
+
+
+def _check_manifest(package: zipfile.ZipFile) -> list[str]:
+    problems = []
+    manifest_bytes = package.read("datapackage.json")
+    try:
+        manifest = json.loads(manifest_bytes)
+        digest = json.loads(package.read("datapackage-digest.json"))
+    except ValueError as exc:
+        return [f"manifest is not JSON: {exc}"]
+    if manifest.get("profile") != "data-package":
+        problems.append(f"datapackage.json profile is {manifest.get('profile')!r}, not 'data-package'")
+    if manifest.get("wacz_version") != WACZ_VERSION:
+        problems.append(f"datapackage.json wacz_version is {manifest.get('wacz_version')!r}, not {WACZ_VERSION!r}")
+    expected = "sha256:" + hashlib.sha256(manifest_bytes).hexdigest()
+    if digest.get("path") != "datapackage.json" or digest.get("hash") != expected:
+        problems.append("datapackage-digest.json does not match datapackage.json")
+    listed = {}
+    for resource in manifest.get("resources", []):
+        if resource.get("path") in listed:
+            problems.append(f"{resource.get('path')} is listed twice")
+        listed[resource.get("path")] = resource
+    members = set(package.namelist()) - {"datapackage.json", "datapackage-digest.json"}
+    problems += [f"{name} is in the zip but not in datapackage.json" for name in sorted(members - set(listed))]
+    problems += [f"{name} is in datapackage.json but not in the zip" for name in sorted(set(listed) - members)]
+    for name in sorted(members & set(listed)):
+        sha256, size = hashlib.sha256(), 0
+        with package.open(name) as member:
+            while chunk := member.read(_COPY_CHUNK):
+                sha256.update(chunk)
+                size += len(chunk)
+        if listed[name].get("hash") != "sha256:" + sha256.hexdigest():
+            problems.append(f"{name}: SHA-256 differs from datapackage.json")
+        if listed[name].get("bytes") != size:
+            problems.append(f"{name}: {size} bytes, datapackage.json says {listed[name].get('bytes')}")
+    return problems
+
+
+def _check_index(package: zipfile.ZipFile, lines: list[CdxjLine]) -> list[str]:
+    problems = []
+    for line in lines:
+        member = "archive/" + line.filename
+        if member not in package.namelist():
+            problems.append(f"index line for {line.url} names {line.filename}, not in the package")
+            continue
+        with package.open(member) as stream:
+            stream.seek(line.offset)
+            try:
+                record = next(iter(ArchiveIterator(stream)))
+                url = record.rec_headers.get_header("WARC-Target-URI")
+            except Exception as exc:  # warcio: ArchiveLoadFailed, zlib errors
+                url = f"no record ({exc})"
+        if url != line.url:
+            problems.append(f"index line for {line.url} opens {url} at {line.filename}:{line.offset}")
+    return problems
+
+
+def _check_pages(package: zipfile.ZipFile, lines: list[CdxjLine]) -> list[str]:
+    problems = []
+    captures = {(line.url, line.timestamp) for line in lines
+                if line.fields.get("mime") == "warc/revisit" or line.fields.get("status", "").isdigit()}
+    rows = package.read(PAGES_PATH).decode("utf-8").splitlines()
+    try:
+        header, pages = json.loads(rows[0]) if rows else {}, [json.loads(row) for row in rows[1:] if row.strip()]
+    except ValueError as exc:
+        return [f"{PAGES_PATH} is not JSON lines: {exc}"]
+    if "format" not in header:
+        problems.append(f"{PAGES_PATH} does not open with a header line naming its format")
+    for page in pages:
+        if not page.get("url") or not page.get("ts"):
+            problems.append(f"page without url or ts: {page}")
+            continue
+        try:
+            moment = datetime.fromisoformat(page["ts"].replace("Z", "+00:00")).astimezone(timezone.utc)
+        except ValueError:
+            problems.append(f"page {page['url']}: ts {page['ts']!r} is not an RFC 3339 date")
+            continue
+        if (page["url"], moment.strftime("%Y%m%d%H%M%S")) not in captures:
+            problems.append(f"page {page['url']} at {page['ts']} has no response or revisit line in the index")
+    return problems
