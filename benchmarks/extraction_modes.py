@@ -13,7 +13,8 @@ soft hyphens dropped), date match (calendar day of the published date vs
 strings found in the text; the real pages carry no such lists, so it is
 nan there), pages classified correctly as article / not article, language
 match (the manifest's language; TaipeiTimes is English under "zh"),
-and mean ms/page (whole call, warm; the fastest of ``--repeat`` runs of each page).
+and mean ms/page (whole call, warm; the fastest of ``--repeat`` runs of each
+page, the modes interleaved page by page so that a busy machine slows all alike).
 
 Modes:
 - ``traf-default``: ``trafilatura.bare_extraction(html, url, with_metadata=True)``
@@ -175,18 +176,33 @@ def date_matches(found, truth: dict) -> bool | None:
     return bool(found) and str(found)[:10] in wanted
 
 
-def score(pages: list[dict], runner, repeat: int = 1) -> dict:
-    runner(pages[0])  # warm caches and imports
+def measure(pages: list[dict], modes: list[str], repeat: int) -> dict[str, dict]:
+    """Run every mode on every page, the modes interleaved page by page.
+
+    Interleaving puts the load of a shared machine on all modes alike; each
+    page's time is the fastest of ``repeat`` runs.
+    """
+    runners = {mode: MODES[mode] for mode in modes}
+    for runner in runners.values():
+        runner(pages[0])  # warm caches and imports
+    results: dict[str, list] = {mode: [] for mode in modes}
+    for page in pages:
+        for mode, runner in runners.items():
+            result, best = None, float("inf")
+            for _ in range(repeat):
+                start = time.perf_counter()
+                result = runner(page)
+                best = min(best, (time.perf_counter() - start) * 1000)
+            results[mode].append((page, result, best))
+    return {mode: summarise(rows) for mode, rows in results.items()}
+
+
+def summarise(rows: list[tuple[dict, dict, float]]) -> dict:
     f1s, precisions, recalls, titles, dates, timings = [], [], [], [], [], []
     leaks = leak_total = 0
     articles = article_total = languages = language_total = 0
-    for page in pages:
-        result, best = None, float("inf")
-        for _ in range(repeat):
-            start = time.perf_counter()
-            result = runner(page)
-            best = min(best, (time.perf_counter() - start) * 1000)
-        timings.append(best)
+    for page, result, ms in rows:
+        timings.append(ms)
         truth = page["truth"]
         if truth.get("body"):
             p, r, f = token_scores(result["text"], truth["body"])
@@ -203,10 +219,9 @@ def score(pages: list[dict], runner, repeat: int = 1) -> dict:
         if result["is_article"] is not None and page.get("is_article") is not None:
             article_total += 1
             articles += result["is_article"] == page["is_article"]
-        if result["language"] is not None or page.get("lang"):
-            if page.get("lang") and result["language"] is not None:
-                language_total += 1
-                languages += result["language"] == page["lang"].split("-")[0]
+        if page.get("lang") and result["language"] is not None:
+            language_total += 1
+            languages += result["language"] == page["lang"].split("-")[0]
 
     def mean(values):
         return statistics.fmean(values) if values else float("nan")
@@ -217,16 +232,24 @@ def score(pages: list[dict], runner, repeat: int = 1) -> dict:
         "leak": leaks / leak_total if leak_total else float("nan"),
         "class": articles / article_total if article_total else float("nan"),
         "lang": languages / language_total if language_total else float("nan"),
-        "ms": mean(timings), "n": len(pages),
+        "ms": mean(timings), "n": len(rows),
     }
 
 
+def _within(context_factory, runner):
+    def run(page):
+        with context_factory():
+            return runner(page)
+
+    return run
+
+
 MODES = {
-    "traf-default": lambda: (lambda page: run_trafilatura(page, fast=False), None),
-    "traf-fast": lambda: (lambda page: run_trafilatura(page, fast=True), None),
-    "ours": lambda: (run_ours, None),
-    "ours-fast": lambda: (run_ours, trafilatura_options(fast=True)),
-    "ours-html": lambda: (run_ours, trafilatura_gets_html()),
+    "traf-default": lambda page: run_trafilatura(page, fast=False),
+    "traf-fast": lambda page: run_trafilatura(page, fast=True),
+    "ours": run_ours,
+    "ours-fast": _within(lambda: trafilatura_options(fast=True), run_ours),
+    "ours-html": _within(trafilatura_gets_html, run_ours),
 }
 
 
@@ -255,13 +278,7 @@ def main(argv=None) -> int:
     header = f"{'set':<12} {'mode':<13} {'n':>4} {'P':>6} {'R':>6} {'F1':>6} {'title':>6} {'date':>6} {'leak':>6} {'class':>6} {'lang':>6} {'ms/page':>8}"
     print(header)
     for set_name, pages in sets:
-        for mode in args.only or MODES:
-            runner, context = MODES[mode]()
-            if context is None:
-                result = score(pages, runner, args.repeat)
-            else:
-                with context:
-                    result = score(pages, runner, args.repeat)
+        for mode, result in measure(pages, args.only or list(MODES), args.repeat).items():
             print(
                 f"{set_name:<12} {mode:<13} {result['n']:>4} {result['P']:>6.3f} {result['R']:>6.3f} "
                 f"{result['F1']:>6.3f} {result['title']:>6.3f} {result['date']:>6.3f} {result['leak']:>6.3f} "
