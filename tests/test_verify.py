@@ -7,6 +7,7 @@ with one known flaw each. The CLI tests run the command as a user does.
 
 import shutil
 import sqlite3
+from contextlib import closing
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,7 @@ def problems_about(report, text):
 
 
 def sql(data_dir, statement, params=()):
-    with sqlite3.connect(data_dir / "catalog.db") as db:
+    with closing(sqlite3.connect(data_dir / "catalog.db")) as db, db:
         db.execute(statement, params)
 
 

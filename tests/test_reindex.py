@@ -1,0 +1,128 @@
+"""`newsarchive reindex`: the catalog rebuilt from the WARC files alone is the crawl's catalog.
+
+The key test crawls the demo portal through the real CLI, rebuilds the catalog
+into a fresh file with the real CLI, and compares the two row for row.
+"""
+
+import sqlite3
+from contextlib import closing
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+
+from archive.errors import CatalogError
+from archive.reindex import reindex
+from crawler.demo.portal import DemoPortal
+from warcs.archives import CRAWL_ID, SEED, build_archive, page_exchange, pinned_writer
+
+CAPTURE_COLUMNS = ("url, status, content_type, fetched_at, warc_filename, warc_offset, warc_length, record_id,"
+                   " payload_digest, truncated, crawl_id, record_type, refers_to")
+
+
+def run_cli(*args, timeout=240):
+    return subprocess.run([sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def rows(path, sql):
+    with closing(sqlite3.connect(path)) as db:
+        db.row_factory = sqlite3.Row
+        return sorted((dict(row) for row in db.execute(sql)), key=lambda row: repr(sorted(row.items())))
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
+    """The demo portal crawled by the CLI, then reindexed by the CLI into a fresh catalog."""
+    data = tmp_path_factory.mktemp("reindex") / "data"
+    with DemoPortal(articles_per_site=12) as portal:
+        crawl = run_cli("crawl", *[site.start_url for site in portal.sites.values()], "--data", str(data),
+                        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0")
+        assert crawl.returncode == 0, crawl.stderr[-3000:]
+    rebuilt = data.parent / "rebuilt.db"
+    result = run_cli("reindex", "--data", str(data), "--into", str(rebuilt), "--workers", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return data, rebuilt, result
+
+
+def test_reindex_rebuilds_the_same_articles_all_columns(crawled):
+    data, rebuilt, _ = crawled
+    crawl_rows = rows(data / "catalog.db", "SELECT * FROM articles")
+    assert len(crawl_rows) == 36
+    assert rows(rebuilt, "SELECT * FROM articles") == crawl_rows
+
+
+def test_reindex_rebuilds_the_same_captures_all_columns_but_id(crawled):
+    data, rebuilt, _ = crawled
+    crawl_rows = rows(data / "catalog.db", f"SELECT {CAPTURE_COLUMNS} FROM captures")
+    assert len(crawl_rows) > 150
+    assert rows(rebuilt, f"SELECT {CAPTURE_COLUMNS} FROM captures") == crawl_rows
+
+
+def test_reindex_rebuilds_the_crawls_row_from_warcinfo_and_the_records(crawled):
+    data, rebuilt, _ = crawled
+    columns = "id, seeds, status, pages, articles, errors, bytes"
+    assert rows(rebuilt, f"SELECT {columns} FROM crawls") == rows(data / "catalog.db", f"SELECT {columns} FROM crawls")
+    (row,) = rows(rebuilt, "SELECT started_at, finished_at FROM crawls")
+    assert row["started_at"] <= row["finished_at"]
+
+
+def test_reindex_cli_prints_counts_and_time(crawled):
+    _, rebuilt, result = crawled
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("read 1 WARC files") and "36 articles, 1 crawls" in lines[0]
+    assert lines[1].startswith("extracted ") and " with 2 workers in " in lines[1] and "pages/s" in lines[1]
+    assert lines[2] == f"catalog: {rebuilt}"
+
+
+def test_reindex_extracts_in_more_than_one_process(crawled, tmp_path):
+    data, _, _ = crawled
+    report = reindex(data, tmp_path / "catalog.db", workers=2)
+    assert report.workers == 2
+    assert len(report.worker_pids) == 2
+    assert report.articles == 36 and report.pages_extracted > 36
+
+
+def test_reindex_in_place_keeps_the_old_catalog_as_a_backup(tmp_path):
+    data = tmp_path / "data"
+    build_archive(data)
+    old = (data / "catalog.db").read_bytes()
+    report = reindex(data, workers=1, now=datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc))
+    backup = data / "catalog.db.bak-20261125T120000Z"
+    assert report.backup == backup and backup.read_bytes() == old
+    assert rows(data / "catalog.db", f"SELECT {CAPTURE_COLUMNS} FROM captures") == \
+        rows(backup, f"SELECT {CAPTURE_COLUMNS} FROM captures")
+    assert sorted(p.name for p in data.iterdir()) == ["catalog.db", "catalog.db.bak-20261125T120000Z", "warc"]
+
+
+def test_reindex_refuses_to_overwrite_an_existing_into_path(tmp_path):
+    build_archive(tmp_path / "data")
+    existing = tmp_path / "existing.db"
+    existing.write_bytes(b"keep me")
+    with pytest.raises(CatalogError, match="exists"):
+        reindex(tmp_path / "data", existing, workers=1)
+    assert existing.read_bytes() == b"keep me"
+
+
+def test_revisits_become_captures_rows_as_the_crawl_wrote_them(tmp_path):
+    data = tmp_path / "data"
+    build_archive(data, pages=2, revisit_last=True)
+    report = reindex(data, tmp_path / "rebuilt.db", workers=1)
+    assert (report.captures, report.crawls) == (3, 1)
+    assert rows(tmp_path / "rebuilt.db", f"SELECT {CAPTURE_COLUMNS} FROM captures") == \
+        rows(data / "catalog.db", f"SELECT {CAPTURE_COLUMNS} FROM captures")
+    (crawl,) = rows(tmp_path / "rebuilt.db", "SELECT id, seeds, pages FROM crawls")
+    assert crawl == {"id": CRAWL_ID, "seeds": f'["{SEED}"]', "pages": 3}
+
+
+def test_open_files_are_skipped_and_named(tmp_path):
+    data = tmp_path / "data"
+    writer = pinned_writer(data / "warc")
+    writer.write_exchange(page_exchange(1))
+    try:
+        report = reindex(data, tmp_path / "rebuilt.db", workers=1)
+    finally:
+        writer.close()
+    assert report.captures == 0
+    assert report.skipped == [f"{writer.files_written[0]}.open: still .open (newsarchive verify --repair finishes it)"]
