@@ -36,6 +36,7 @@ from archive.dates import DEFAULT_TIMEZONE
 from archive.errors import CatalogError, DataDirError
 from archive.identity import canonical_elsewhere, is_html_page
 from archive.warc import OPEN_SUFFIX
+from archive.warcscan import WarcFormatError, scan_warc
 
 PAGES_IN_FLIGHT_PER_WORKER = 4
 _CAPTURE_COLUMNS = tuple(c for c in SCHEMA_DOC["captures"] if c != "id")
@@ -57,7 +58,7 @@ class ReindexReport:
     workers: int = 0
     seconds: float = 0.0
     worker_pids: set[int] = field(default_factory=set)
-    skipped: list[str] = field(default_factory=list)  # files not read, and why
+    skipped: list[str] = field(default_factory=list)  # files (or their tails) not read, and why
 
     @property
     def pages_per_second(self) -> float:
@@ -108,8 +109,10 @@ def reindex(
     report = ReindexReport(catalog=target, workers=workers)
     catalog = Catalog(building, warc_dir=data.warc_dir, batch_size=500)
     try:
+        for path in sorted(data.warc_dir.glob("*" + OPEN_SUFFIX)):
+            report.skipped.append(f"{path.name}: still .open (newsarchive verify --repair finishes it)")
         with _pool(workers) as pool:
-            crawls = _index_files(data, catalog, pool, workers, timezone, report)
+            crawls = _index_files(data.warc_files(), catalog, pool, workers, timezone, report)
         for crawl_id, seen in sorted(crawls.items()):
             catalog.start_crawl(seen.seeds, seen.settings, crawl_id=crawl_id, now=seen.first)
             catalog.finish_crawl(crawl_id, "finished", now=seen.last)
@@ -132,33 +135,56 @@ def reindex(
 # -- reading the WARC files -------------------------------------------------------------
 
 
-def _index_files(data: DataDir, catalog: Catalog, pool, workers: int, timezone: str,
+def index_into(catalog: Catalog, files: list[Path], *, workers: int = 0,
+               timezone: str = DEFAULT_TIMEZONE) -> ReindexReport:
+    """Add the captures and articles of ``files`` to an existing catalog.
+
+    Idempotent: a capture already indexed is kept (unique on file and offset)
+    and an article row is replaced only by a later capture. Used to bring the
+    catalog level with WARC records a killed crawl wrote but never indexed.
+    """
+    workers = workers or os.cpu_count() or 1
+    report = ReindexReport(catalog=catalog.path, workers=workers)
+    with _pool(workers) as pool:
+        _index_files(files, catalog, pool, workers, timezone, report)
+    catalog.flush()
+    return report
+
+
+def _index_files(files: list[Path], catalog: Catalog, pool, workers: int, timezone: str,
                  report: ReindexReport) -> dict[str, _CrawlSeen]:
     crawls: dict[str, _CrawlSeen] = {}
     in_flight: deque = deque()
     limit = workers * PAGES_IN_FLIGHT_PER_WORKER
-    for path in sorted(data.warc_dir.glob("*" + OPEN_SUFFIX)):
-        report.skipped.append(f"{path.name}: still .open (newsarchive verify --repair finishes it)")
-    for path in data.warc_files():
+    for path in files:
+        readable, problem = _readable_extent(path)
+        if problem:
+            report.skipped.append(f"{path.name}: {problem}; indexed up to byte {readable}"
+                                  " (newsarchive verify names the problem)")
+        if not readable:
+            continue
         report.files += 1
         crawl_id = None
+        name = path.name[: -len(OPEN_SUFFIX)] if path.name.endswith(OPEN_SUFFIX) else path.name
         with open(path, "rb") as stream:
             records = ArchiveIterator(stream)
             for record in records:
-                report.records += 1
                 offset = records.offset
+                if offset >= readable:
+                    break  # warcio would hand over a record cut short as if it were whole
+                report.records += 1
                 kind = record.rec_type
                 if kind == "warcinfo":
                     crawl_id = _note_warcinfo(record, crawls) or crawl_id
                     continue
                 if kind not in ("response", "revisit"):
                     continue
-                moment = iso_date_to_datetime(record.rec_headers.get_header("WARC-Date"))
-                if crawl_id in crawls:
+                moment = _warc_date(record)
+                if crawl_id in crawls and moment is not None:
                     crawls[crawl_id].saw(moment)
                 page = _page_of(record, kind)
                 length = records.get_record_length()  # reads the record to its end
-                capture = _capture_row(record, kind, path.name, offset, length, moment, crawl_id)
+                capture = _capture_row(record, kind, name, offset, length, moment, crawl_id)
                 catalog.add_capture(capture)
                 report.captures += 1
                 if page is not None:
@@ -171,6 +197,26 @@ def _index_files(data: DataDir, catalog: Catalog, pool, workers: int, timezone: 
     while in_flight:
         _take_result(in_flight.popleft(), catalog, report)
     return crawls
+
+
+def _warc_date(record) -> datetime | None:
+    """WARC-Date in UTC (aware), or None when the record has none readable."""
+    try:
+        moment = iso_date_to_datetime(record.rec_headers.get_header("WARC-Date"))
+    except (TypeError, ValueError):
+        return None
+    return moment.replace(tzinfo=dt_timezone.utc) if moment.tzinfo is None else moment.astimezone(dt_timezone.utc)
+
+
+def _readable_extent(path: Path) -> tuple[int, str | None]:
+    """(end of the last whole record, what is wrong after it or None): only whole records are indexed."""
+    end = 0
+    try:
+        for record in scan_warc(path, check_digests=False):
+            end = record.end if record.end is not None else end
+    except WarcFormatError as exc:
+        return end, f"unreadable at byte {exc.offset}: {exc.message}"
+    return end, None
 
 
 def _note_warcinfo(record, crawls: dict[str, _CrawlSeen]) -> str | None:
@@ -215,7 +261,7 @@ def _page_of(record, kind: str) -> tuple[bytes, dict[str, str]] | None:
     return body, headers
 
 
-def _capture_row(record, kind: str, file_name: str, offset: int, length: int, moment: datetime,
+def _capture_row(record, kind: str, file_name: str, offset: int, length: int, moment: datetime | None,
                  crawl_id: str | None) -> dict:
     """The ``captures`` row the crawl wrote for this record (archive.warc.Capture + crawl id)."""
     rec, http = record.rec_headers, record.http_headers
@@ -224,7 +270,7 @@ def _capture_row(record, kind: str, file_name: str, offset: int, length: int, mo
         "url": rec.get_header("WARC-Target-URI"),
         "status": int(status) if status and status.isdigit() else None,
         "content_type": http.get_header("Content-Type") if http is not None else None,
-        "fetched_at": moment.replace(tzinfo=dt_timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "fetched_at": moment.isoformat(timespec="seconds").replace("+00:00", "Z") if moment else None,
         "warc_filename": file_name,
         "warc_offset": offset,
         "warc_length": length,
@@ -241,7 +287,8 @@ def _capture_row(record, kind: str, file_name: str, offset: int, length: int, mo
 # -- extraction -------------------------------------------------------------------------
 
 
-def extract_row(body: bytes, url: str, headers: dict, timezone: str, fetched: datetime) -> tuple[int, dict | None]:
+def extract_row(body: bytes, url: str, headers: dict, timezone: str,
+                fetched: datetime | None) -> tuple[int, dict | None]:
     """(worker pid, article fields) of one page, or None when the crawl would not catalogue it.
 
     Runs in a worker process. ``now`` is the fetch time, so "a date in the future"
@@ -249,7 +296,7 @@ def extract_row(body: bytes, url: str, headers: dict, timezone: str, fetched: da
     """
     from archive.extract import extract
 
-    article = extract(body, url, headers, timezone=timezone, now=fetched.replace(tzinfo=dt_timezone.utc))
+    article = extract(body, url, headers, timezone=timezone, now=fetched)
     if not article.is_article or canonical_elsewhere(url, article.canonical_url):
         return os.getpid(), None
     return os.getpid(), {name: getattr(article, name) for name in _ARTICLE_FIELDS}

@@ -4,11 +4,13 @@ The key test crawls the demo portal through the real CLI, rebuilds the catalog
 into a fresh file with the real CLI, and compares the two row for row.
 """
 
+import shutil
 import sqlite3
 from contextlib import closing
 import subprocess
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,7 @@ from archive.reindex import reindex
 from crawler.demo.portal import DemoPortal
 from warcs.archives import CRAWL_ID, SEED, build_archive, page_exchange, pinned_writer
 
+SAMPLES = Path(__file__).parent / "warcs"
 CAPTURE_COLUMNS = ("url, status, content_type, fetched_at, warc_filename, warc_offset, warc_length, record_id,"
                    " payload_digest, truncated, crawl_id, record_type, refers_to")
 
@@ -126,3 +129,16 @@ def test_open_files_are_skipped_and_named(tmp_path):
         writer.close()
     assert report.captures == 0
     assert report.skipped == [f"{writer.files_written[0]}.open: still .open (newsarchive verify --repair finishes it)"]
+
+
+def test_only_whole_records_are_indexed_and_unreadable_files_are_named(tmp_path):
+    warc_dir = tmp_path / "data" / "warc"
+    warc_dir.mkdir(parents=True)
+    for name in ("truncated.warc.gz", "not-a-warc.warc.gz", "chunked-from-another-tool.warc.gz"):
+        shutil.copy(SAMPLES / name, warc_dir / name)
+    report = reindex(tmp_path / "data", tmp_path / "rebuilt.db", workers=1)
+    assert report.captures == 1  # the other tool's response; the truncated file's response is cut short
+    assert [note.split(":")[0] for note in report.skipped] == ["not-a-warc.warc.gz", "truncated.warc.gz"]
+    assert "gzip member cut short" in report.skipped[1] and "indexed up to byte 536" in report.skipped[1]
+    (row,) = rows(tmp_path / "rebuilt.db", "SELECT url, warc_offset, crawl_id FROM captures")
+    assert row == {"url": "http://news.example.kz/kk/news/1", "warc_offset": 559, "crawl_id": None}
