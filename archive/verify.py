@@ -252,8 +252,10 @@ def _check_links(index: _RecordIndex, report: VerifyReport) -> None:
 def _check_catalog(index: _RecordIndex, catalog_path: Path, report: VerifyReport) -> None:
     try:
         index.query("ATTACH DATABASE ? AS cat", [catalog_path.resolve().as_uri() + "?mode=ro"])
-        _check_rows(index, report, "captures", "c.record_id", "c.payload_digest")
-        _check_rows(index, report, "articles", "NULL", "c.payload_digest")
+        capture_columns = {row[1] for row in index.query("PRAGMA cat.table_info(captures)")}
+        record_type = "c.record_type" if "record_type" in capture_columns else "NULL"
+        _check_rows(index, report, "captures", "c.record_id", record_type)
+        _check_rows(index, report, "articles", "NULL", "NULL")
         for file, offset, kind, uri in index.query(
                 "SELECT r.file, r.offset, r.type, r.uri FROM records r"
                 " WHERE r.type IN ('response', 'revisit') AND NOT EXISTS (SELECT 1 FROM cat.captures c"
@@ -264,13 +266,13 @@ def _check_catalog(index: _RecordIndex, catalog_path: Path, report: VerifyReport
         raise CatalogError(f"cannot read catalog {catalog_path}: {exc}") from None
 
 
-def _check_rows(index: _RecordIndex, report: VerifyReport, table: str, record_id: str, digest: str) -> None:
+def _check_rows(index: _RecordIndex, report: VerifyReport, table: str, record_id: str, record_type: str) -> None:
     rows = index.query(
-        f"SELECT c.url, c.warc_filename, c.warc_offset, c.warc_length, {record_id}, {digest},"
+        f"SELECT c.url, c.warc_filename, c.warc_offset, c.warc_length, {record_id}, c.payload_digest, {record_type},"
         " r.type, r.uri, r.id, r.payload_digest, r.length, f.name"
         f" FROM cat.{table} c LEFT JOIN records r ON r.file = c.warc_filename AND r.offset = c.warc_offset"
         " LEFT JOIN files f ON f.name = c.warc_filename")
-    for (url, file, offset, length, row_id, row_digest, kind, uri, rec_id, rec_digest, rec_length,
+    for (url, file, offset, length, row_id, row_digest, row_type, kind, uri, rec_id, rec_digest, rec_length,
          known_file) in rows:
         report.rows_checked += 1
         where = f"{table} {url}"
@@ -283,6 +285,8 @@ def _check_rows(index: _RecordIndex, report: VerifyReport, table: str, record_id
             report.problem(where, f"points at {pointer}, a {kind} record")
         elif uri != url:
             report.problem(where, f"points at {pointer}, a record of {uri}")
+        elif row_type is not None and row_type != kind:
+            report.problem(where, f"record_type {row_type} but {pointer} is a {kind} record")
         elif row_id is not None and rec_id != row_id:
             report.problem(where, f"record_id {row_id} but {pointer} is {rec_id}")
         elif row_digest != rec_digest:

@@ -168,13 +168,15 @@ def test_a_row_pointing_into_a_missing_file_is_dangling(data_dir):
     assert f"captures {captures[0].url}: points into gone.warc.gz, which is not in the WARC directory" in report.problems
 
 
-def test_a_row_must_match_the_url_record_id_and_digest_of_its_record(data_dir):
-    captures = build_archive(data_dir)
+def test_a_row_must_match_the_url_type_record_id_and_digest_of_its_record(data_dir):
+    captures = build_archive(data_dir, pages=4)
     sql(data_dir, "UPDATE captures SET url = url || '?x' WHERE record_id = ?", [captures[0].record_id])
     sql(data_dir, "UPDATE captures SET record_id = '<urn:uuid:other>' WHERE record_id = ?", [captures[1].record_id])
     sql(data_dir, "UPDATE captures SET payload_digest = 'sha1:AAAA' WHERE record_id = ?", [captures[2].record_id])
+    sql(data_dir, "UPDATE captures SET record_type = 'revisit' WHERE record_id = ?", [captures[3].record_id])
     report = verify(data_dir)
-    assert len(report.problems) == 3
+    assert len(report.problems) == 4
+    assert problems_about(report, f"captures {captures[3].url}: record_type revisit but")
     assert problems_about(report, f"captures {captures[0].url}?x: points at")
     assert problems_about(report, f"captures {captures[1].url}: record_id <urn:uuid:other> but")
     assert problems_about(report, f"captures {captures[2].url}: payload_digest sha1:AAAA but")
