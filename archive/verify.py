@@ -256,12 +256,15 @@ def _check_catalog(index: _RecordIndex, catalog_path: Path, report: VerifyReport
         record_type = "c.record_type" if "record_type" in capture_columns else "NULL"
         _check_rows(index, report, "captures", "c.record_id", record_type)
         _check_rows(index, report, "articles", "NULL", "NULL")
-        for file, offset, kind, uri in index.query(
-                "SELECT r.file, r.offset, r.type, r.uri FROM records r"
-                " WHERE r.type IN ('response', 'revisit') AND NOT EXISTS (SELECT 1 FROM cat.captures c"
-                " WHERE c.warc_filename = r.file AND c.warc_offset = r.offset)"):
-            report.problem(f"{file}:{offset}", f"{kind} record of {uri} is not in captures"
-                                               " (newsarchive reindex rebuilds the catalog)")
+        # One line per file: a killed crawl leaves every record since its last flush uncatalogued.
+        for file, count, offset, uri in index.query(
+                "SELECT m.file, m.n, m.first, (SELECT uri FROM records f WHERE f.file = m.file AND f.offset = m.first)"
+                " FROM (SELECT r.file, count(*) AS n, min(r.offset) AS first FROM records r"
+                "  WHERE r.type IN ('response', 'revisit') AND NOT EXISTS (SELECT 1 FROM cat.captures c"
+                "  WHERE c.warc_filename = r.file AND c.warc_offset = r.offset) GROUP BY r.file) m ORDER BY m.file"):
+            what = f"the response record of {uri} is" if count == 1 else \
+                f"{count} response/revisit records from here on ({uri} first) are"
+            report.problem(f"{file}:{offset}", f"{what} not in captures (newsarchive reindex rebuilds the catalog)")
     except sqlite3.DatabaseError as exc:
         raise CatalogError(f"cannot read catalog {catalog_path}: {exc}") from None
 
