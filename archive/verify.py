@@ -116,10 +116,12 @@ def _check_file(path: Path, index: _RecordIndex, report: VerifyReport) -> None:
         index.cut_short(name)
         if not is_open:  # an open file's cut-short tail is the problem already reported
             report.problem(f"{path.name}:{exc.offset}", exc.message)
+        return
     except OSError as exc:
         report.problem(path.name, f"cannot read: {exc.strerror}")
+        return
     if first and not is_open:
-        report.problem(path.name, "holds no complete WARC record")
+        report.problem(path.name, "holds no WARC record")
 
 
 def _check_warcinfo(path: Path, name: str, record: ScannedRecord, report: VerifyReport) -> None:

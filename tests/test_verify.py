@@ -89,9 +89,7 @@ def test_a_truncated_file_is_one_problem_and_the_next_file_is_still_read(data_di
 def test_a_file_that_is_not_a_warc_is_one_problem(data_dir):
     report = verify(with_samples(data_dir, "not-a-warc.warc.gz", "chunked-from-another-tool.warc.gz"),
                     check_catalog=False)
-    assert len(report.problems) == 2
-    assert problems_about(report, "not-a-warc.warc.gz:0: not a WARC record")
-    assert problems_about(report, "not-a-warc.warc.gz: holds no complete WARC record")
+    assert report.problems == ["not-a-warc.warc.gz:0: not a WARC record: it starts with b'These are my notes, not '"]
 
 
 def test_a_file_must_open_with_a_warcinfo_naming_it(data_dir):
@@ -207,6 +205,12 @@ def test_records_a_killed_crawl_never_catalogued_are_one_line_per_file(data_dir)
     assert report.problems == [f"{captures[2].warc_filename}:{captures[2].warc_offset}: 3 response/revisit records"
                                f" from here on ({captures[2].url} first) are not in captures"
                                " (newsarchive reindex rebuilds the catalog)"]
+
+
+def test_an_empty_file_is_one_problem(data_dir):
+    (data_dir / "warc").mkdir(parents=True)
+    (data_dir / "warc" / "empty.warc.gz").write_bytes(b"")
+    assert verify(data_dir, check_catalog=False).problems == ["empty.warc.gz:0: empty file, not a WARC file"]
 
 
 def test_no_catalog_skips_the_catalog(data_dir):
