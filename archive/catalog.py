@@ -242,6 +242,21 @@ class Catalog:
             raise CatalogError(f"crawl {crawl_id} is already in catalog {self.path}") from None
         return crawl_id
 
+    def resume_crawl(self, crawl_id: str, settings: dict | None = None) -> dict:
+        """Mark a stopped crawl running again, ``settings`` merged into its own; returns its row."""
+        self._require_writable()
+        with self.db.atomic():
+            row = self.db.execute("SELECT settings FROM crawls WHERE id = ?", [crawl_id]).fetchone()
+            if row is None:
+                raise CatalogError(f"no crawl {crawl_id} in catalog {self.path}")
+            merged = {**json.loads(row[0] or "{}"), **(settings or {})}
+            self.db.execute(
+                "UPDATE crawls SET status = 'running', finished_at = NULL, settings = ? WHERE id = ?",
+                [json.dumps(merged, ensure_ascii=False, sort_keys=True, default=str), crawl_id])
+        row = dict(self.db["crawls"].get(crawl_id))
+        row["seeds"] = json.loads(row["seeds"])
+        return row
+
     def finish_crawl(self, crawl_id: str, status: str, *, now: datetime | None = None) -> None:
         """Flush, then store the crawl's end, status and counts taken from its rows.
 

@@ -59,15 +59,16 @@ def meta_content(tree: HtmlElement, *keys: str) -> str | None:
 
 
 def canonical_url(tree: HtmlElement, url: str | None) -> str | None:
-    """``<link rel=canonical>`` resolved against ``url``, else og:url, else None."""
+    """``<link rel=canonical>`` resolved against ``url``, else None.
+
+    og:url is not used: CMSs often fill it with the home page, and the crawl
+    would then refuse to catalogue the article under its own address.
+    """
     for link in tree.xpath("//link[@href]"):
         if "canonical" in (link.get("rel") or "").lower().split():
             href = link.get("href").strip()
             if href:
                 return urljoin(url or "", href) if url else href
-    og_url = meta_content(tree, "og:url")
-    if og_url:
-        return urljoin(url or "", og_url) if url else og_url
     return None
 
 

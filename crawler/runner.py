@@ -31,12 +31,12 @@ class CrawlResult:
 
 
 def run_crawl(start_urls: list[str], overrides: dict | None = None, *, crawl_id: str | None = None,
-              max_pages: int = 0, site_budget: int = 0) -> CrawlResult:
+              resume: bool = False, max_pages: int = 0, site_budget: int = 0) -> CrawlResult:
     """Crawl until done (or interrupted); the catalog knows the crawl by the returned id."""
     crawl_id = crawl_id or new_crawl_id()
     process = CrawlerProcess(project_settings(overrides))
     crawler = process.create_crawler(NewsSpider)
-    process.crawl(crawler, start_urls=list(start_urls), crawl_id=crawl_id,
+    process.crawl(crawler, start_urls=list(start_urls), crawl_id=crawl_id, resume=resume,
                   max_pages=max_pages or None, site_budget=site_budget or None)
     process.start()
     stats = crawler.stats

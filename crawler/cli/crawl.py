@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,14 +31,22 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict:
     return overrides
 
 
-def _crawl(urls, data_dir: Path, overrides: dict, max_pages: int, site_budget: int) -> dict:
-    """Run a crawl and return its ``crawls`` row."""
+def _crawl(urls, data_dir: Path, overrides: dict, max_pages: int, site_budget: int, resume: bool = False) -> dict:
+    """Recover the data dir from any crash, run a crawl, and return its ``crawls`` row."""
     from archive.catalog import Catalog
+    from archive.recover import recover
     from crawler.runner import run_crawl
 
     data = DataDir(data_dir).prepare()
+    for line in recover(data.path).describe():
+        click.echo(f"recovered: {line}", err=True)
+    crawl_id = None
+    if resume:
+        crawl_id, seeds = _crawl_to_resume(data)
+        urls = urls or seeds
     overrides = {"NEWSARCHIVE_DATA_DIR": str(data.path), **overrides}
-    result = run_crawl(list(urls), overrides, max_pages=max_pages, site_budget=site_budget)
+    result = run_crawl(list(urls), overrides, crawl_id=crawl_id, resume=resume,
+                       max_pages=max_pages, site_budget=site_budget)
     if result.stop_message:
         raise click.ClickException(f"crawl {result.crawl_id} stopped: {result.stop_message}")
     with Catalog(data.catalog_path, read_only=True) as catalog:
@@ -45,6 +54,20 @@ def _crawl(urls, data_dir: Path, overrides: dict, max_pages: int, site_budget: i
     if not rows:
         raise click.ClickException(f"crawl {result.crawl_id} did not start; see the log above")
     return rows[0]
+
+
+def _crawl_to_resume(data: DataDir) -> tuple[str, list[str]]:
+    """The latest crawl that did not finish, and its seeds."""
+    from archive.catalog import Catalog
+
+    if not data.catalog_path.exists():
+        raise click.ClickException(f"nothing to resume: no catalog in {data.path}")
+    with Catalog(data.catalog_path, read_only=True) as catalog:
+        rows = list(catalog.db.query(
+            "select id, seeds from crawls where status != 'finished' order by started_at desc limit 1"))
+    if not rows:
+        raise click.ClickException(f"nothing to resume: every crawl in {data.path} finished")
+    return rows[0]["id"], json.loads(rows[0]["seeds"])
 
 
 def _report(crawl: dict, data: DataDir) -> None:
@@ -56,7 +79,7 @@ def _report(crawl: dict, data: DataDir) -> None:
 
 
 @cli.command()
-@click.argument("urls", nargs=-1, required=True, callback=lambda ctx, p, v: [_check_url(u) for u in v])
+@click.argument("urls", nargs=-1, callback=lambda ctx, p, v: [_check_url(u) for u in v])
 @data_option
 @click.option("--max-pages", type=click.IntRange(min=0), default=0, help="Stop after this many requests (0: no limit).")
 @click.option("--site-budget", type=click.IntRange(min=0), default=0,
@@ -66,8 +89,10 @@ def _report(crawl: dict, data: DataDir) -> None:
 @click.option("--operator", help="Who runs this crawl; written into every warcinfo record.")
 @click.option("--no-extract", is_flag=True, help="Archive only; extract later from the WARC files.")
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting.")
+@click.option("--resume", is_flag=True,
+              help="Continue the latest crawl that did not finish (killed or stopped), without refetching.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (LOG_LEVEL=INFO).")
-def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_extract, settings, verbose):
+def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_extract, settings, resume, verbose):
     """Crawl news sites from their start URLs into WARC files and the catalog.
 
     Polite by default: robots.txt and its Crawl-delay, AutoThrottle, one request
@@ -76,6 +101,7 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
     \b
     Example:
         newsarchive crawl https://example.kz/kk/news --data ./data --max-pages 500 --contact me@example.org
+        newsarchive crawl --resume --data ./data
     """
     overrides = {"LOG_LEVEL": "INFO" if verbose else "WARNING"}
     if depth is not None:
@@ -87,7 +113,9 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
     if no_extract:
         overrides["NEWSARCHIVE_EXTRACT"] = False
     overrides.update(_parse_overrides(settings))
-    row = _crawl(urls, data_dir, overrides, max_pages, site_budget)
+    if not urls and not resume:
+        raise click.UsageError("give at least one start URL (example: newsarchive crawl https://example.kz/kk/news)")
+    row = _crawl(urls, data_dir, overrides, max_pages, site_budget, resume=resume)
     _report(row, DataDir(data_dir))
     if row["status"] not in ("finished",):
         sys.exit(1)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -53,8 +55,13 @@ class CatalogPipeline:
         spider = self.crawler.spider
         self.catalog = Catalog(self.data.catalog_path, warc_dir=self.data.warc_dir, batch_size=self.batch_size)
         settings = {name: self.crawler.settings.get(name) for name in _RECORDED_SETTINGS}
-        self.crawl_id = self.catalog.start_crawl(list(spider.start_urls), json.loads(json.dumps(settings, default=str)),
-                                                 crawl_id=spider.crawl_id)
+        # Lets a later start tell a crawl that was killed from one still running elsewhere.
+        settings["process"] = {"host": socket.gethostname(), "pid": os.getpid()}
+        if spider.resume:
+            self.crawl_id = self.catalog.resume_crawl(spider.crawl_id, {"process": settings["process"]})["id"]
+        else:
+            self.crawl_id = self.catalog.start_crawl(list(spider.start_urls), json.loads(json.dumps(settings, default=str)),
+                                                     crawl_id=spider.crawl_id)
 
     def capture_archived(self, capture, request, response):
         if self.catalog is not None:

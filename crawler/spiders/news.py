@@ -24,11 +24,14 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
+from scrapy.http import TextResponse
 
+from archive.datadir import DataDir
 from archive.identity import canonical_elsewhere, is_html_page
 from archive.urls import clean_url, origin
 from crawler.discovery import SKIPPED_SCHEMES, feed_urls, is_attachment, sitemap_urls
 from crawler.items import ArchivedPage
+from crawler.resume import archived_captures, archived_response, redirect_target
 
 _CANONICAL = "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
 _FEEDS = ("//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
@@ -52,7 +55,7 @@ class NewsSpider(scrapy.Spider):
 
     def __init__(self, start_url: str | None = None, start_urls: str | list[str] | None = None,
                  crawl_id: str | None = None, max_pages: int | str | None = None,
-                 site_budget: int | str | None = None, **kwargs):
+                 site_budget: int | str | None = None, resume: bool | str = False, **kwargs):
         super().__init__(**kwargs)
         urls = [start_url] if start_url else []
         if isinstance(start_urls, str):
@@ -68,6 +71,7 @@ class NewsSpider(scrapy.Spider):
         self.crawl_id = crawl_id or new_crawl_id()
         self._max_pages_arg = max_pages
         self._site_budget_arg = site_budget
+        self.resume = resume in (True, "1", "true", "yes")
         self._seen: set[str] = set()
         self._scheduled: Counter[str] = Counter()
 
@@ -90,11 +94,40 @@ class NewsSpider(scrapy.Spider):
     # -- discovery -----------------------------------------------------------
 
     async def start(self):
+        if self.resume:
+            for request in self._frontier_from_archive():
+                yield request
         for url in self.start_urls:
             for request in (self.follow_url(url, self.parse_page, "seed"),
                             self.follow_url(urljoin(url, "/sitemap.xml"), self.parse_sitemap, "sitemap")):
                 if request is not None:
                     yield request
+
+    def _frontier_from_archive(self):
+        """Requests a stopped crawl had not made yet, recovered from what it archived."""
+        data = DataDir(self.crawler.settings.get("NEWSARCHIVE_DATA_DIR"))
+        captures = archived_captures(data, self.crawl_id)
+        for capture in captures:
+            url = clean_url(capture["url"])
+            if url not in self._seen:
+                self._seen.add(url)
+                self._scheduled[origin(url)] += 1
+        self.crawler.stats.set_value("newsarchive/resumed_from_captures", len(captures))
+        for capture in captures:
+            response = archived_response(data, capture)
+            target = redirect_target(response)
+            if target:
+                follow = self.follow_url(target, self.parse_page, "page")
+                outputs = [follow] if follow is not None else []
+            elif _is_html(response):
+                outputs = self.parse_page(response)
+            elif sitemap_urls(response.body)[0]:
+                outputs = self.parse_sitemap(response)
+            elif isinstance(response, TextResponse):
+                outputs = self.parse_feed(response)
+            else:
+                continue  # an attachment: nothing to follow
+            yield from (output for output in outputs if isinstance(output, scrapy.Request))
 
     def robots_parsed(self, robotparser, request):
         """robots.txt ``Sitemap:`` lines, read from the copy the robots middleware fetched."""
