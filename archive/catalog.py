@@ -23,8 +23,8 @@ from typing import Iterator
 import sqlite_utils
 
 from archive.errors import CatalogError
+from archive.migrations import BASE_VERSION, LATEST_VERSION as SCHEMA_VERSION, migrate
 
-SCHEMA_VERSION = 1
 OPEN_SUFFIX = ".open"  # a WARC file still being written (see archive.warc)
 CRAWL_STATUSES = ("running", "finished", "interrupted", "failed")
 # Case-folds Cyrillic, Kazakh letters included; strips Latin diacritics only, so
@@ -211,6 +211,7 @@ class Catalog:
             )
         elif not self.read_only and db.journal_mode != "wal":
             db.enable_wal()
+        migrate(db, self.path, read_only=self.read_only)  # archive/migrations.py: views, indexes, sites
         # The catalog is rebuildable from the WARCs, so a commit lost to a power
         # cut costs a reindex, not data; NORMAL spares an fsync per commit.
         db.execute("PRAGMA synchronous=NORMAL")
@@ -473,7 +474,7 @@ def _create_schema(db: sqlite_utils.Database) -> None:
         for table, columns, unique in _INDEXES:
             db[table].create_index(columns, unique=unique)
         db["articles"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True, tokenize=FTS_TOKENIZER)
-        db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
+        db["meta"].insert({"key": "schema_version", "value": str(BASE_VERSION)})  # then migrate()
 
 
 def _checked_row(table: str, row: dict, columns: tuple[str, ...]) -> dict:

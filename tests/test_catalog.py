@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from archive.catalog import SCHEMA_DOC, Catalog
+from archive.catalog import SCHEMA_DOC, SCHEMA_VERSION, Catalog
 from archive.errors import CatalogError
 
 NOW = datetime(2026, 11, 25, 10, 30, tzinfo=timezone.utc)
@@ -85,7 +85,7 @@ def test_new_catalog_creates_its_directory_schema_and_wal(catalog, db_path):
     assert db_path.is_file()
     assert catalog.db.journal_mode == "wal"
     assert {"articles", "articles_fts", "captures", "crawls", "errors", "meta"} <= set(catalog.db.table_names())
-    assert catalog.db["meta"].get("schema_version")["value"] == "1"
+    assert catalog.db["meta"].get("schema_version")["value"] == str(SCHEMA_VERSION)
 
 
 def test_every_column_is_documented(catalog):
@@ -444,9 +444,9 @@ def test_a_directory_in_place_of_the_catalog_is_refused(db_path):
 def test_a_newer_schema_version_is_refused_with_the_fix(db_path, warc_dir):
     Catalog(db_path, warc_dir=warc_dir).close()
     with sqlite3.connect(db_path) as conn:
-        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION + 1)])
 
-    with pytest.raises(CatalogError, match="schema version 2.*upgrade newsarchive"):
+    with pytest.raises(CatalogError, match=f"schema version {SCHEMA_VERSION + 1}.*upgrade newsarchive"):
         Catalog(db_path)
 
 
