@@ -5,12 +5,17 @@ tracking parameters (``utm_*``, ``fbclid``), fragments, default ports and host
 case. :func:`clean_url` removes exactly those differences and nothing that can
 select different content, keeping the site's parameter order so the URL we
 fetch is one the site itself produces.
+
+Cyrillic paths and internationalised host names (``акимат.қаз``) are written
+the way they go on the wire: the path and query percent-encoded as UTF-8, the
+host in punycode (``xn--...``). A link written raw and one already
+percent-encoded are then the same URL, and the same string Scrapy records.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 SESSION_PARAMS = frozenset({
     "sid", "sessid", "sessionid", "session_id", "session", "phpsessid", "jsessionid",
@@ -23,6 +28,8 @@ TRACKING_PARAMS = frozenset({
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
 _PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid|sid)=[^/?#]*", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_PATH_SAFE = "/%:@!$&'()*+,;=~"
+_QUERY_SAFE = _PATH_SAFE + "?"
 
 
 def is_noise_param(name: str) -> bool:
@@ -44,17 +51,29 @@ def clean_url(url: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         return url
-    host = parts.hostname.lower()
+    host = _ascii_host(parts.hostname.lower())
+    if host is None:
+        return url
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     if parts.username:
         netloc = f"{parts.username}{':' + parts.password if parts.password else ''}@{netloc}"
-    path = _PATH_SESSION.sub("", parts.path) or "/"
+    path = quote(_PATH_SESSION.sub("", parts.path), safe=_PATH_SAFE) or "/"
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     kept = [(k, v) for k, v in pairs if not is_noise_param(k)]
-    query = parts.query if len(kept) == len(pairs) else urlencode(kept)
+    query = quote(parts.query, safe=_QUERY_SAFE) if len(kept) == len(pairs) else urlencode(kept)
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _ascii_host(host: str) -> str | None:
+    """The host as sent in DNS: punycode for an IDN; None when it cannot be a host name."""
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
 
 
 def origin(url: str) -> str:

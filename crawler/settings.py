@@ -26,10 +26,12 @@ COOKIES_ENABLED = False  # an archive records what any visitor gets, not a sessi
 
 # -- fetching -----------------------------------------------------------------
 DOWNLOAD_TIMEOUT = 30
-DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024  # archived up to here, marked WARC-Truncated: length
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 DOWNLOAD_FAIL_ON_DATALOSS = False  # archive what came, marked WARC-Truncated
 RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]  # 429/503 wait for their Retry-After first
+REDIRECT_MAX_TIMES = 10  # a redirect loop ends here (each hop archived)
 DEPTH_LIMIT = 12
 HTTPERROR_ALLOW_ALL = False
 TELNETCONSOLE_ENABLED = False
@@ -37,8 +39,15 @@ LOG_LEVEL = "INFO"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 DOWNLOADER_MIDDLEWARES = {
+    # RFC 9309: an unreachable or 5xx robots.txt disallows the host, a 4xx allows it.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.robots.Rfc9309RobotsTxtMiddleware": 100,
+    # No request to a private/loopback/link-local address outside the seed hosts.
+    "crawler.middlewares.ssrf.PrivateAddressMiddleware": 940,
     # Nearest the downloader: sees 3xx, retried and still-encoded responses.
     "crawler.middlewares.warc.WarcCaptureMiddleware": 950,
+    # Cuts an oversized body at DOWNLOAD_MAXSIZE (before 950 archives it) instead of losing it.
+    "crawler.middlewares.size.ResponseSizeLimitMiddleware": 955,
     # The per-host gate is the very last step before a request goes out.
     "crawler.middlewares.politeness.HostPolitenessMiddleware": 960,
 }
@@ -58,6 +67,8 @@ NEWSARCHIVE_DEDUP = True  # a payload seen before at the same URL is written as 
 NEWSARCHIVE_MAX_PAGES = 0  # whole crawl; 0 = no limit
 NEWSARCHIVE_SITE_BUDGET = 20_000  # per origin, so one trap cannot eat a crawl
 NEWSARCHIVE_MAX_CRAWL_DELAY = 60.0  # cap on a robots.txt Crawl-delay, seconds
+NEWSARCHIVE_MAX_RETRY_AFTER = 120.0  # cap on a 429/503 Retry-After, seconds
+NEWSARCHIVE_ALLOW_PRIVATE = False  # True: fetch private/loopback addresses outside the seed hosts
 NEWSARCHIVE_EXTRACT = True  # False: archive only; extract later with reindex
 NEWSARCHIVE_EXTRACT_WORKERS = 0  # 0 = one per core
 NEWSARCHIVE_TIMEZONE = "Asia/Almaty"  # dates shown without an offset are in this zone

@@ -9,12 +9,19 @@ promised a limit, so this gate enforces it where requests enter the downloader
 robots.txt ``Crawl-delay`` (read from Scrapy's ``robots_parsed`` signal) is
 counted from the end of the previous request to the host, so CPU work elsewhere
 in the crawl can never squeeze two requests closer than the delay.
+
+A 429 or 503 with ``Retry-After`` (seconds or an HTTP date) holds the origin's
+gate: no request reaches that origin before the time asked, capped at
+``NEWSARCHIVE_MAX_RETRY_AFTER``; RetryMiddleware then retries the request.
+Counted as ``retry_after/honoured`` (and ``retry_after/capped``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -40,9 +47,8 @@ class _HostGate:
         delayed = self.crawl_delay > 0
         if delayed:
             await self.delay_lock.acquire()
-            wait = self.next_allowed - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        while (wait := self.next_allowed - time.monotonic()) > 0:  # a Retry-After may extend it meanwhile
+            await asyncio.sleep(wait)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         return delayed
@@ -54,10 +60,32 @@ class _HostGate:
             self.delay_lock.release()
         self.semaphore.release()
 
+    def hold(self, seconds: float) -> None:
+        """No request to this origin for ``seconds`` (a server's Retry-After)."""
+        self.next_allowed = max(self.next_allowed, time.monotonic() + seconds)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a ``Retry-After`` value asks for (delta-seconds or an HTTP date); None if unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, (moment - (now or datetime.now(timezone.utc))).total_seconds())
+
 
 class HostPolitenessMiddleware:
-    def __init__(self, crawler, limit: int, user_agent: str, max_crawl_delay: float):
+    def __init__(self, crawler, limit: int, user_agent: str, max_crawl_delay: float,
+                 max_retry_after: float = 120.0):
         self.crawler = crawler
+        self.max_retry_after = max_retry_after
         self.limit = limit
         self.user_agent = user_agent
         self.max_crawl_delay = max_crawl_delay
@@ -74,6 +102,7 @@ class HostPolitenessMiddleware:
             limit=limit,
             user_agent=settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT"),
             max_crawl_delay=settings.getfloat("NEWSARCHIVE_MAX_CRAWL_DELAY"),
+            max_retry_after=settings.getfloat("NEWSARCHIVE_MAX_RETRY_AFTER", 120.0),
         )
         crawler.signals.connect(middleware.robots_parsed, signal=signals.robots_parsed)
         return middleware
@@ -97,6 +126,15 @@ class HostPolitenessMiddleware:
 
     def process_response(self, request, response):
         self._release(request)
+        if response.status in (429, 503):
+            seconds = retry_after_seconds((response.headers.get(b"Retry-After") or b"").decode("latin-1"))
+            if seconds is not None:
+                stats = self.crawler.stats
+                stats.inc_value("retry_after/honoured")
+                if seconds > self.max_retry_after:
+                    stats.inc_value("retry_after/capped")
+                    seconds = self.max_retry_after
+                self._gate(request).hold(seconds)
         return response
 
     def process_exception(self, request, exception):

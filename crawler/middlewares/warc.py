@@ -20,6 +20,7 @@ from archive.errors import WarcWriteError
 from archive.dedup import DedupIndex
 from archive.warc import HttpExchange, RevisitOf, WarcWriter, payload_digest
 from crawler import signals as archive_signals
+from crawler.middlewares.size import TRUNCATED_FLAG
 from archive.datadir import DataDir
 
 logger = logging.getLogger(__name__)
@@ -121,8 +122,17 @@ def exchange_from(request, response) -> HttpExchange:
         protocol=response.protocol or "HTTP/1.1",
         ip_address=str(response.ip_address) if response.ip_address else None,
         fetched_at=datetime.now(timezone.utc),
-        truncated="disconnect" if "dataloss" in response.flags else None,
+        truncated=_truncation(response.flags),
     )
+
+
+def _truncation(flags) -> str | None:
+    """The WARC-Truncated reason of a response cut short: at our size limit, or by the server."""
+    if TRUNCATED_FLAG in flags:
+        return "length"
+    if "dataloss" in flags:
+        return "disconnect"
+    return None
 
 
 def _header_pairs(headers) -> list[tuple[str, str]]:

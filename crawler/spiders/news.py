@@ -12,6 +12,12 @@ address is archived but not catalogued; the canonical address is fetched
 instead, and its capture becomes the catalog row. Limits: ``max_pages`` for the
 whole crawl, ``site_budget`` per origin, and Scrapy's ``DEPTH_LIMIT``.
 
+Traps are refused before they cost a request (``archive.traps``: repeated path
+segments, growing queries, calendars outside plausible years), and a page of an
+open-ended series (a calendar month, ``?page=N``) that offers nothing new but
+the next page of the same series is a dead end: its series links are not
+followed. Every refusal is counted in the stats as ``newsarchive/trap/<kind>``.
+
 Usage: ``scrapy crawl news -a start_url=https://example.kz/kk/news``.
 """
 
@@ -28,12 +34,14 @@ from scrapy.http import TextResponse
 
 from archive.datadir import DataDir
 from archive.identity import canonical_elsewhere, is_html_page
-from archive.urls import clean_url, origin
+from archive.traps import series_kind, trap_kind
+from archive.urls import SESSION_PARAMS, clean_url, origin
 from crawler.discovery import SKIPPED_SCHEMES, feed_urls, is_attachment, sitemap_urls
 from crawler.items import ArchivedPage
 from crawler.resume import archived_captures, archived_response, redirect_target
 
 _CANONICAL = "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
+_PARENT_LINKS = "newsarchive_parent_links"  # a series page's referrer's own links
 _FEEDS = ("//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
           "[contains(@type, 'rss') or contains(@type, 'atom')]/@href")
 
@@ -155,6 +163,18 @@ class NewsSpider(scrapy.Spider):
     def parse_page(self, response):
         if not _is_html(response):
             return
+        if not response.body.strip():
+            self.crawler.stats.inc_value("newsarchive/broken/empty_body")
+            return
+        if _looks_binary(response.body):
+            self.crawler.stats.inc_value("newsarchive/broken/binary_as_html")
+            return
+        try:
+            yield from self._parse_html(response)
+        except ValueError:  # lxml gives up on some byte soup
+            self.crawler.stats.inc_value("newsarchive/broken/unparseable_html")
+
+    def _parse_html(self, response):
         canonical = response.xpath(_CANONICAL).get()
         canonical = canonical_elsewhere(response.url, urljoin(response.url, canonical.strip()) if canonical else None)
         if canonical:
@@ -168,9 +188,31 @@ class NewsSpider(scrapy.Spider):
 
         yield from self._follow_all(response.xpath(_FEEDS).getall(), response, self.parse_feed, "feed")
         links = response.xpath("//a/@href").getall()
-        yield from self._follow_all([u for u in links if not is_attachment(u)], response, self.parse_page, "page")
+        pages, own_links = self._series_dead_end(response, [u for u in links if not is_attachment(u)])
+        for request in self._follow_all(pages, response, self.parse_page, "page"):
+            if series_kind(request.url):
+                request.meta[_PARENT_LINKS] = own_links
+            yield request
         attachments = [u for u in links if is_attachment(u)] + response.xpath("//img/@src").getall()
         yield from self._follow_all(attachments, response, None, "attachment")
+
+    def _series_dead_end(self, response, hrefs: list[str]) -> tuple[list[str], frozenset[str]]:
+        """The links worth following, and this page's own links (those outside any series).
+
+        A page of an open-ended series (a calendar month, ``?page=N``) whose own
+        links are all on the page that led to it adds nothing: an endless
+        calendar's empty month, pagination past the last page. The series is not
+        followed further from there.
+        """
+        absolute = [clean_url(urljoin(response.url, href.strip())) for href in hrefs
+                    if href.strip() and not href.strip().lower().startswith(SKIPPED_SCHEMES)]
+        own = frozenset(url for url in absolute if origin(url) in self.scope and series_kind(url) is None)
+        kind = series_kind(response.url)
+        parent = response.meta.get(_PARENT_LINKS)
+        if kind is None or parent is None or not own <= parent:
+            return hrefs, own
+        self.crawler.stats.inc_value(f"newsarchive/trap/{kind}")
+        return [href for href in hrefs if series_kind(urljoin(response.url, href.strip())) != kind], own
 
     def _archived_page(self, response) -> ArchivedPage:
         capture = response.meta["warc_capture"]
@@ -191,15 +233,22 @@ class NewsSpider(scrapy.Spider):
                 yield request
 
     def follow_url(self, url: str, callback, kind: str, priority: int = 0):
-        """A request for ``url`` if it is new, in scope and within the budgets; else None."""
-        url = clean_url(url)
+        """A request for ``url`` if it is new, in scope, not a trap and within the budgets; else None."""
         stats = self.crawler.stats
+        raw, url = url, clean_url(url)
         site = origin(url)
         if url in self._seen:
             return None
         if site not in self.scope:
             stats.inc_value("newsarchive/skipped/offsite")
             return None
+        trap = trap_kind(url)
+        if trap:
+            self._seen.add(url)  # refused once, counted once
+            stats.inc_value(f"newsarchive/trap/{trap}")
+            return None
+        if _has_session_id(raw):
+            stats.inc_value("newsarchive/trap/session_id")  # the cleaned URL is fetched, once
         if self.max_pages and sum(self._scheduled.values()) >= self.max_pages:
             stats.inc_value("newsarchive/skipped/max_pages")
             return None
@@ -221,11 +270,33 @@ class NewsSpider(scrapy.Spider):
         # Already archived (404s, 500s) or reported by the WARC middleware (timeouts):
         # count it here so the crawl summary names the trouble.
         self.crawler.stats.inc_value(f"newsarchive/failed/{failure.type.__name__}")
+        message = str(failure.value)
+        if "max redirections" in message:
+            self.crawler.stats.inc_value("newsarchive/trap/redirect_loop")
+        elif "during decompression" in message:
+            # A gzip bomb: its raw bytes are archived, its decompression was cut off.
+            self.crawler.stats.inc_value("newsarchive/broken/decompression_limit")
 
 
 def _is_html(response) -> bool:
     content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
     return is_html_page(200, content_type, response.body[:512])
+
+
+def _looks_binary(body: bytes) -> bool:
+    """Bytes no HTML page has: NULs or mostly control characters at the start."""
+    head = body[:1024]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    return controls > len(head) // 10
+
+
+def _has_session_id(url: str) -> bool:
+    parts = urlsplit(url)
+    if ";jsessionid=" in parts.path.lower() or ";phpsessid=" in parts.path.lower():
+        return True
+    return any(pair.split("=", 1)[0].lower() in SESSION_PARAMS for pair in parts.query.split("&"))
 
 
 def _fresh_capture(response) -> bool:
