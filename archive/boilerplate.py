@@ -12,6 +12,12 @@ the article with it.
 
 A page-top ``<header>`` outside ``<article>``/``<main>`` goes too (logo, menu).
 
+Layout tables (old CMS pages laid out with ``<table>``: a cell that holds
+headings, paragraphs or lists is a column of the page, not a datum) become
+plain ``<div>`` blocks first, so that the chrome rules above see their cells
+and trafilatura does not flatten the whole article into one table cell with
+its paragraphs run together. Data tables (cells of inline text) stay tables.
+
 After trafilatura (``trim_text``) we look only at the leading and trailing
 paragraphs and drop those that are chrome beyond doubt: phone-number lines,
 bare links ("Источник: https://…"), bare dates and view counters,
@@ -66,6 +72,7 @@ def remove_chrome(tree: HtmlElement, keep: HtmlElement | None = None) -> int:
     body = tree.find("body")
     if body is None:
         body = tree
+    unwrap_layout_tables(body)
     page_chars = len(_text_of(body)) or 1
     protected = _ancestors_and_self(keep) | _article_bodies(tree)
     doomed = [e for e in tree.iter(*_NON_TEXT_TAGS) if "ld+json" not in (e.get("type") or "").lower()]
@@ -84,6 +91,44 @@ def remove_chrome(tree: HtmlElement, keep: HtmlElement | None = None) -> int:
         if element.getparent() is not None:
             _drop(element)
     return len(doomed)
+
+
+_LAYOUT_CELL_BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "ul", "ol", "form", "table", "article", "section"})
+_TABLE_PARTS = frozenset({"table", "tbody", "thead", "tfoot", "tr", "td", "th"})
+
+
+def unwrap_layout_tables(root: HtmlElement) -> int:
+    """Turn tables used for page layout into ``<div>`` blocks; return how many.
+
+    Innermost first, so a data table inside a layout cell stays a table.
+    """
+    unwrapped = 0
+    for table in reversed(list(root.iter("table"))):
+        if not _is_layout_table(table):
+            continue
+        for part in [table, *table.iter(*_TABLE_PARTS)]:
+            if part is table or _owning_table(part) is table:
+                part.tag = "div"
+                for name in ("colspan", "rowspan", "valign", "width", "align"):
+                    part.attrib.pop(name, None)
+        unwrapped += 1
+    return unwrapped
+
+
+def _is_layout_table(table: HtmlElement) -> bool:
+    for cell in table.iter("td", "th"):
+        if _owning_table(cell) is table and any(
+            isinstance(child.tag, str) and child.tag in _LAYOUT_CELL_BLOCKS for child in cell
+        ):
+            return True
+    return False
+
+
+def _owning_table(element: HtmlElement) -> HtmlElement | None:
+    for ancestor in element.iterancestors("table", "div"):
+        if ancestor.tag == "table":
+            return ancestor
+    return None
 
 
 def _names_chrome(element: HtmlElement) -> bool:
@@ -180,17 +225,42 @@ _SENTENCE_END = re.compile(r"[.!?…»\"”)]\s*$")
 
 
 def trim_text(text: str, title: str | None = None) -> str:
-    """Drop chrome paragraphs from the start and the end of ``text``."""
+    """Drop chrome paragraphs from the start and the end of ``text``.
+
+    Paragraphs come out separated by a blank line; the rows of a table and
+    the items of a list stay together, one per line, and are never chrome.
+    """
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
     title_key = _key(title) if title else None
     while paragraphs and (_is_chrome_line(paragraphs[0]) or _key(paragraphs[0]) == title_key):
         paragraphs.pop(0)
     while paragraphs and _is_chrome_line(paragraphs[-1]):
         paragraphs.pop()
-    return "\n\n".join(paragraphs)
+    return join_paragraphs(paragraphs)
+
+
+def join_paragraphs(paragraphs: list[str]) -> str:
+    """Blank lines between paragraphs; single newlines inside a table or a list."""
+    out: list[str] = []
+    for paragraph in paragraphs:
+        if out and _structure_of(paragraph) and _structure_of(paragraph) == _structure_of(out[-1].rsplit("\n", 1)[-1]):
+            out[-1] += "\n" + paragraph
+        else:
+            out.append(paragraph)
+    return "\n\n".join(out)
+
+
+def _structure_of(line: str) -> str | None:
+    if line.startswith("|"):
+        return "table"
+    if line.startswith(("- ", "* ", "• ")):
+        return "list"
+    return None
 
 
 def _is_chrome_line(line: str) -> bool:
+    if _structure_of(line) == "table":
+        return False
     if len(line) > _MAX_CHROME_LINE * 2:
         return False
     if _is_phone_line(line) or _is_url_line(line) or _is_date_or_counter(line):

@@ -145,7 +145,9 @@ def _extract_from_tree(tree, url, headers, encoding, timezone, now) -> Article:
     linked_headings, link_density = _listing_signals(tree)
     document = bare_extraction(tree, url=url, **TRAFILATURA_OPTIONS)
 
-    title = pagemeta.page_title(tree, heading, fallback=getattr(document, "title", None))
+    title = pagemeta.page_title(
+        tree, heading, fallback=getattr(document, "title", None), headline=pagemeta.json_ld_headline(json_ld)
+    )
     raw_text = getattr(document, "text", None) or ""
     main_text = boilerplate.trim_text(raw_text, title)
     description = pagemeta.clean_inline(getattr(document, "description", None))

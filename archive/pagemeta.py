@@ -9,12 +9,24 @@ header/nav/footer that is not the site logo), because ``<title>`` carries a
 " | Site name" suffix and og:title is sometimes a shortened social text.
 The heading must share a word with ``<title>`` or og:title (when the page
 has them), which rejects a widget's "Log in" ``<h1>``.
-Then og:title, then trafilatura's title, then ``<title>`` with the site
-suffix cut off. Soft hyphens go, whitespace is collapsed.
+
+Kickers (the small line over a headline: "Premier League", "Kenia") are
+handled by what the publisher declares as the headline (JSON-LD
+``headline``, else og:title): a kicker marked up inside the ``<h1>``
+(``class="…overline|topline|kicker…"``) is not part of the heading; when the
+declared headline is the heading *with* a "Kicker: " in front, the publisher
+made it part of the title and we keep it; when the heading is the declared
+headline with a kicker in front, the declared headline wins.
+
+Without a heading: the JSON-LD headline (an article's own, without site
+suffix), then og:title, then trafilatura's title, then ``<title>`` with the
+site suffix cut off. Soft hyphens go, whitespace is collapsed, HTML entities
+left escaped inside JSON-LD are decoded.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -29,7 +41,13 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _WORDS = re.compile(r"\w+")
 _TITLE_SEPARATORS = re.compile(r"\s+(?:\||—|–|-|::|»|«|·|/)\s+")
 _CONTENT_HINT = re.compile(r"(^|[\s_-])(content|article|post|news|entry|material|story|single)", re.I)
-_LOGO_HINT = re.compile(r"logo|brand|site-?name|site-?title", re.I)
+_LOGO_HINT = re.compile(r"(?:^|[\s_-])(?:logo|brand|site-?name|site-?title)(?:$|[\s_-])", re.I)
+# Parts of an <h1> that are not the headline: the kicker over it, screen-reader-only separators.
+_NOT_HEADLINE_PART = re.compile(
+    r"overline|topline|kicker|dachzeile|eyebrow|roofline|supertitle|offscreen|visually-?hidden|sr-only|separator",
+    re.I,
+)
+_KICKER_MAX_CHARS = 60
 ARTICLE_TYPES = frozenset(
     {"article", "newsarticle", "reportagenewsarticle", "blogposting", "analysisnewsarticle",
      "opinionnewsarticle", "backgroundnewsarticle", "report", "scholarlyarticle", "liveblogposting"}
@@ -144,30 +162,102 @@ def _in_content_area(element: HtmlElement) -> bool:
 
 def _looks_like_logo(h1: HtmlElement) -> bool:
     for element in (h1, *h1.iterancestors()):
+        if element.tag in ("body", "html"):
+            break  # <body class="wp-custom-logo brand-x"> says nothing about this h1
         names = f"{element.get('class') or ''} {element.get('id') or ''}"
         if _LOGO_HINT.search(names):
             return True
-        if element.tag in ("body", "html"):
-            break
     link = h1.find(".//a")
     return link is not None and (link.get("href") or "").strip() in ("/", "./", "#")
 
 
-def page_title(tree: HtmlElement, heading: HtmlElement | None, fallback: str | None = None) -> str | None:
-    """The article title by the rule in the module docstring."""
+def heading_text(heading: HtmlElement, *, bare: bool = False) -> str | None:
+    """The text of an ``<h1>``; with ``bare``, without its marked-up kicker and hidden parts.
+
+    ``<br>`` reads as a space, as a browser shows it.
+    """
+    parts: list[str] = []
+
+    def walk(element: HtmlElement) -> None:
+        if element.text:
+            parts.append(element.text)
+        for child in element:
+            if child.tag == "br":
+                parts.append(" ")
+            elif isinstance(child.tag, str) and not (bare and _NOT_HEADLINE_PART.search(child.get("class") or "")):
+                walk(child)
+            if child.tail:
+                parts.append(child.tail)
+
+    walk(heading)
+    text = clean_inline("".join(parts))
+    return clean_inline(text.lstrip(":-–—|· ")) if bare and text else text
+
+
+def json_ld_headline(objects: list[dict]) -> str | None:
+    """The ``headline`` of the page's first article-typed JSON-LD object."""
+    for obj in objects:
+        names = obj.get("@type")
+        names = names if isinstance(names, list) else [names]
+        lowered = {n.rsplit("/", 1)[-1].lower() for n in names if isinstance(n, str)}
+        if not (lowered & ARTICLE_TYPES or any(n.endswith("article") for n in lowered)):
+            continue
+        headline = obj.get("headline")
+        if isinstance(headline, list):
+            headline = next((h for h in headline if isinstance(h, str)), None)
+        if isinstance(headline, str) and headline.strip():
+            return clean_inline(html.unescape(headline))
+    return None
+
+
+def page_title(
+    tree: HtmlElement,
+    heading: HtmlElement | None,
+    fallback: str | None = None,
+    headline: str | None = None,
+) -> str | None:
+    """The article title by the rule in the module docstring.
+
+    ``headline`` is the JSON-LD headline (see :func:`json_ld_headline`).
+    """
     site = meta_content(tree, "og:site_name")
     og_title = meta_content(tree, "og:title", "twitter:title")
     title_element = tree.find(".//title")
     head_title = clean_inline(title_element.text_content()) if title_element is not None else None
+    declared = [t for t in (headline, _without_site(og_title, site)) if t]
     if heading is not None:
-        text = clean_inline(heading.text_content())
-        if text and text != site and _shares_a_word(text, [og_title, head_title]):
-            return text
+        full, bare = heading_text(heading), heading_text(heading, bare=True)
+        if bare and bare != site and _shares_a_word(bare, [og_title, head_title, headline]):
+            folded = {t.casefold() for t in declared}
+            return next((t for t in (full, bare) if t.casefold() in folded), None) or _with_declared_kicker(
+                bare, declared
+            )
+    if headline and headline != site:
+        return _without_site(headline, site)
     if og_title:
-        return strip_site_name(og_title, site) if site and site in og_title else og_title
+        return _without_site(og_title, site)
     if fallback:
         return clean_inline(fallback)
     return strip_site_name(head_title, site)
+
+
+def _without_site(title: str | None, site: str | None) -> str | None:
+    return strip_site_name(title, site) if title and site and site in title else title
+
+
+def _with_declared_kicker(text: str, declared: list[str]) -> str:
+    """The heading, or the publisher's declared headline when they differ only by a kicker."""
+    folded = text.casefold()
+    for candidate in declared:
+        other = candidate.casefold()
+        if other == folded:
+            return text
+        kicker = other[: -len(folded)] if other.endswith(folded) else ""
+        if kicker.rstrip().endswith(":") and 0 < len(kicker) <= _KICKER_MAX_CHARS:
+            return candidate  # "Kenia: " + heading: the publisher's title has the kicker
+        if folded.endswith(other) and len(folded) - len(other) <= _KICKER_MAX_CHARS and len(other) > len(folded) / 2:
+            return candidate  # heading = kicker + declared headline
+    return text
 
 
 def _shares_a_word(heading: str, titles: list[str | None]) -> bool:
@@ -181,7 +271,7 @@ def _shares_a_word(heading: str, titles: list[str | None]) -> bool:
         return True
     if any(heading.casefold() in t.casefold() for t in titles):
         return True
-    words = {w for w in _WORDS.findall(heading.casefold()) if len(w) > 2}
+    words = {w for w in _WORDS.findall(heading.casefold()) if len(w) > 2 or (len(w) == 2 and not w.isascii())}
     others = {w for t in titles for w in _WORDS.findall(t.casefold())}
     return bool(words & others) or not words
 

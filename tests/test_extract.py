@@ -141,6 +141,65 @@ def test_title_falls_back_to_og_title_when_the_h1_is_a_widget():
     assert extract(html, now=NOW).title == "Floods recede in Atyrau"
 
 
+def _titled_page(head: str, h1: str) -> str:
+    return (f"<html><head>{head}</head><body><article>{h1}<p>" + "Жители области получили новые квартиры. " * 20
+            + "</p></article></body></html>")
+
+
+def test_title_drops_a_kicker_marked_up_inside_the_heading():
+    html = _titled_page('<meta property="og:title" content="Аким встретился с жителями">',
+                        '<h1><span class="article-title__overline">Отчёт</span> '
+                        '<span class="article-title__text">Аким встретился с жителями</span></h1>')
+    assert extract(html, now=NOW).title == "Аким встретился с жителями"
+
+
+def test_title_keeps_the_kicker_when_the_publisher_declares_it_part_of_the_headline():
+    ld = '{"@type": "NewsArticle", "headline": "Атырау: аким встретился с жителями"}'
+    html = _titled_page(f'<script type="application/ld+json">{ld}</script>', "<h1>Аким встретился с жителями</h1>")
+    assert extract(html, now=NOW).title == "Атырау: аким встретился с жителями"
+
+
+def test_title_without_a_heading_is_the_json_ld_headline_not_the_suffixed_og_title():
+    ld = '{"@type": "NewsArticle", "headline": "Floods recede in Atyrau &#8216;for now&#8217;"}'
+    html = ('<html><head><meta property="og:title" content="Floods recede in Atyrau - Atyrau Times">'
+            f'<script type="application/ld+json">{ld}</script></head><body><h1>Atyrau Times</h1><h1>Menu</h1>'
+            "<p>" + "Water levels fall. " * 30 + "</p></body></html>")
+    assert extract(html, now=NOW).title == "Floods recede in Atyrau \u2018for now\u2019"
+
+
+def test_title_reads_a_line_break_in_the_heading_as_a_space():
+    html = _titled_page("", "<h1>Аким области<br>встретился с жителями</h1>")
+    assert extract(html, now=NOW).title == "Аким области встретился с жителями"
+
+
+def test_title_ignores_logo_words_in_the_body_class():
+    html = ('<html><head><title>Floods recede</title></head><body class="wp-custom-logo brand-x"><main>'
+            "<h1>Floods recede in Atyrau</h1><p>" + "Water levels fall. " * 30 + "</p></main></body></html>")
+    assert extract(html, now=NOW).title == "Floods recede in Atyrau"
+
+
+# --- layout tables -----------------------------------------------------------------
+
+
+def test_a_layout_table_keeps_paragraphs_apart_and_loses_its_side_column():
+    html = ('<html><body><table class="layout"><tr><td class="content"><h1>Сессия маслихата</h1>'
+            "<p>Первый абзац о сессии маслихата, на которой приняли бюджет области.</p>"
+            "<p>Второй абзац о решениях депутатов по ремонту школ и больниц.</p></td>"
+            '<td class="sidebar"><h3>Последние новости</h3><ul><li><a href="/1">Другая новость</a></li></ul></td>'
+            "</tr></table></body></html>")
+    text = extract(html, now=NOW).text
+    assert "бюджет области.\n\nВторой абзац" in text
+    assert "Последние новости" not in text and "|" not in text
+
+
+def test_a_data_table_stays_a_table_of_text():
+    html = ("<html><body><article><h1>Бюджет</h1><p>" + "Расходы области распределены так. " * 10 + "</p>"
+            "<table><tr><th>Статья</th><th>Сумма</th></tr><tr><td>Школы</td><td>120</td></tr></table>"
+            "</article></body></html>")
+    text = extract(html, now=NOW).text
+    assert "Школы" in text and "120" in text
+
+
 # --- charset -----------------------------------------------------------------------
 
 
