@@ -205,6 +205,7 @@ def _check_links(index: _RecordIndex, report: VerifyReport) -> None:
     index.query("CREATE INDEX records_id ON records (id)")
     index.query("CREATE INDEX records_place ON records (file, offset)")
     index.query("CREATE INDEX links_to ON links (to_id)")
+    index.query("CREATE INDEX links_from ON links (from_id)")
     for record_id, places in index.query(
             "SELECT id, group_concat(file || ':' || offset, ', ') FROM records WHERE id IS NOT NULL"
             " GROUP BY id HAVING count(*) > 1"):

@@ -48,9 +48,13 @@ class ScannedRecord:
     problems: list[str] = field(default_factory=list)
     http_chunked: bool = False
 
+    def __post_init__(self):
+        self._first: dict[str, str] = {}
+        for key, value in self.headers:
+            self._first.setdefault(key.lower(), value)
+
     def header(self, name: str) -> str | None:
-        name = name.lower()
-        return next((value for key, value in self.headers if key.lower() == name), None)
+        return self._first.get(name.lower())
 
     def header_all(self, name: str) -> list[str]:
         name = name.lower()
