@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -21,6 +22,10 @@ def _update_indexes(data: DataDir):
     from archive.cdxj import indexes_dir, update_indexes
 
     return update_indexes(data.warc_dir, indexes_dir(data.path))
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 @cli.command()
@@ -95,6 +100,9 @@ def replay(data_dir, port, host, verbose):
     if report.indexed:
         click.echo(f"indexed {len(report.indexed)} WARC files")
     server = ReplayServer(data.path, host=host, port=port)
+    # pywb runs in a session of its own (so a Ctrl-C reaches it only through us); a
+    # SIGTERM to this command must stop it as a Ctrl-C does, not leave it running.
+    signal.signal(signal.SIGTERM, _interrupt)
     server.start(foreground_output=verbose)
     click.echo(f"replaying {data.path} with pywb ({server.wayback}) at {server.base_url}")
     click.echo(f"open {server.base_url}<archived URL>, e.g. {server.replay_url('https://example.kz/kk/news')}")
