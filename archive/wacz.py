@@ -390,21 +390,36 @@ def _check_manifest(package: zipfile.ZipFile) -> list[str]:
 
 def _check_index(package: zipfile.ZipFile, lines: list[CdxjLine]) -> list[str]:
     problems = []
-    for line in lines:
-        member = "archive/" + line.filename
-        if member not in package.namelist():
-            problems.append(f"index line for {line.url} names {line.filename}, not in the package")
-            continue
-        with package.open(member) as stream:
-            stream.seek(line.offset)
+    members = {info.filename: info for info in package.infolist()}
+    with open(package.filename, "rb") as raw:
+        for line in lines:
+            info = members.get("archive/" + line.filename)
+            if info is None:
+                problems.append(f"index line for {line.url} names {line.filename}, not in the package")
+                continue
+            if info.compress_type != zipfile.ZIP_STORED:
+                continue  # reported by _check_members; a reader could not seek into it either
+            # Seek in the zip file itself, as a WACZ reader does with a range request:
+            # a zip member stream would re-read from its start on every backward seek.
             try:
-                record = next(iter(ArchiveIterator(stream)))
+                raw.seek(_member_data_start(raw, info) + line.offset)
+                record = next(iter(ArchiveIterator(raw)))
                 url = record.rec_headers.get_header("WARC-Target-URI")
-            except Exception as exc:  # warcio: ArchiveLoadFailed, zlib errors
-                url = f"no record ({exc})"
-        if url != line.url:
-            problems.append(f"index line for {line.url} opens {url} at {line.filename}:{line.offset}")
+            except Exception as exc:  # warcio: ArchiveLoadFailed, zlib errors, StopIteration
+                url = f"no record ({exc!r})"
+            if url != line.url:
+                problems.append(f"index line for {line.url} opens {url} at {line.filename}:{line.offset}")
     return problems
+
+
+def _member_data_start(raw, info: zipfile.ZipInfo) -> int:
+    """Offset in the zip file of a member's first data byte (after its local file header)."""
+    raw.seek(info.header_offset)
+    header = raw.read(30)
+    if header[:4] != b"PK\x03\x04":
+        raise PackageError(f"{info.filename}: no local file header at {info.header_offset}")
+    name_length, extra_length = int.from_bytes(header[26:28], "little"), int.from_bytes(header[28:30], "little")
+    return info.header_offset + 30 + name_length + extra_length
 
 
 def _check_pages(package: zipfile.ZipFile, lines: list[CdxjLine]) -> list[str]:
