@@ -27,13 +27,14 @@ def run_cli(*args, timeout=240):
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
-    """A demo-portal crawl in several WARC files, indexed once with `newsarchive index`."""
+    """Two demo-portal crawls (the second writes revisits) in several WARC files, indexed with `newsarchive index`."""
     data = tmp_path_factory.mktemp("cdxj") / "data"
     with DemoPortal(articles_per_site=4) as portal:
-        crawl = run_cli("crawl", *[site.start_url for site in portal.sites.values()], "--data", str(data),
-                        "--no-extract", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-                        "-s", "NEWSARCHIVE_WARC_MAX_SIZE=60000")
-    assert crawl.returncode == 0, crawl.stderr[-3000:]
+        for _ in range(2):
+            crawl = run_cli("crawl", *[site.start_url for site in portal.sites.values()], "--data", str(data),
+                            "--no-extract", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+                            "-s", "NEWSARCHIVE_WARC_MAX_SIZE=60000")
+            assert crawl.returncode == 0, crawl.stderr[-3000:]
     result = run_cli("index", "--data", str(data))
     assert result.returncode == 0, result.stderr
     return data, result
@@ -73,6 +74,15 @@ def test_every_response_and_revisit_record_has_exactly_one_line(archive):
                           if kind in INDEXED_TYPES)
         lines = sorted((line.offset, line.url) for line in read_index(index_path(warc, data / "indexes")))
         assert expected and lines == expected, warc.name
+
+
+def test_revisits_are_indexed_as_warc_revisit(archive):
+    data, _ = archive
+    lines = [line for warc in warcs(data) for line in read_index(index_path(warc, data / "indexes"))]
+    revisits = [line for line in lines if line.fields["mime"] == "warc/revisit"]
+    assert revisits and len(revisits) < len(lines)
+    responses = {(line.url, line.fields["digest"]) for line in lines if line.fields["mime"] != "warc/revisit"}
+    assert all((line.url, line.fields["digest"]) in responses for line in revisits)  # what pywb resolves by
 
 
 def test_every_line_opens_its_record(archive):
