@@ -24,6 +24,21 @@ def _update_indexes(data: DataDir):
     return update_indexes(data.warc_dir, indexes_dir(data.path))
 
 
+def _a_seed(data: DataDir) -> str:
+    """A start URL of the latest crawl, to show a replay address that works."""
+    import json
+
+    from archive.catalog import Catalog
+    from archive.errors import CatalogError
+
+    try:
+        with Catalog(data.catalog_path, read_only=True) as catalog:
+            row = next(catalog.db.query("SELECT seeds FROM crawls ORDER BY started_at DESC LIMIT 1"), None)
+        return json.loads(row["seeds"])[0]
+    except (CatalogError, TypeError, IndexError, ValueError):
+        return "https://example.kz/kk/news"
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -105,7 +120,7 @@ def replay(data_dir, port, host, verbose):
     signal.signal(signal.SIGTERM, _interrupt)
     server.start(foreground_output=verbose)
     click.echo(f"replaying {data.path} with pywb ({server.wayback}) at {server.base_url}")
-    click.echo(f"open {server.base_url}<archived URL>, e.g. {server.replay_url('https://example.kz/kk/news')}")
+    click.echo(f"open {server.base_url}<archived URL>, e.g. {server.replay_url(_a_seed(data))}")
     click.echo("Ctrl-C to stop")
     try:
         status = server.wait()
