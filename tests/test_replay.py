@@ -21,9 +21,11 @@ import psutil
 import pytest
 
 from archive.catalog import Catalog
+from archive.cdxj import index_warc, indexes_dir
 from archive.errors import ReplayError
 from archive.records import open_record
 from archive.replay import ReplayServer, find_wayback, free_port
+from archive.warc import HttpExchange, WarcWriter
 from crawler.demo.portal import DemoPortal
 
 
@@ -242,3 +244,14 @@ def test_a_missing_pywb_is_a_one_line_error(archive, tmp_path):
     result = run_cli("replay", "--data", str(data), "--port", str(free_port()), env=env, timeout=60)
     assert result.returncode != 0
     assert "NEWSARCHIVE_PYWB" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_warc_indexed_while_pywb_runs_replays_without_a_restart(archive, pywb):
+    _, data, _ = archive
+    url = "http://127.0.0.1:9/added-while-replaying"
+    assert fetch(pywb.replay_url(url, identity=True))[0] == 404
+    with WarcWriter(data / "warc", prefix="late", on_close=lambda path: index_warc(path, indexes_dir(data))) as writer:
+        writer.write_exchange(HttpExchange(url=url, status=200, body=b"late news",
+                                           response_headers=[("Content-Type", "text/plain")]))
+    status, _, body = fetch(pywb.replay_url(url, identity=True))
+    assert (status, body) == (200, b"late news")
