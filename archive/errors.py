@@ -34,3 +34,11 @@ class PackageError(NewsArchiveError):
 
 class ReplayError(NewsArchiveError):
     """pywb cannot be found or started to replay the archive."""
+
+
+class QueryError(NewsArchiveError):
+    """A search, export or SQL query the catalog cannot answer (bad SQL, a write, a time limit)."""
+
+
+class DateFilterError(QueryError):
+    """A --since/--until value that names no date."""
