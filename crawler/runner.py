@@ -6,12 +6,13 @@ the same crawl from ``scrapy crawl news -a start_url=...``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.spiders.news import NewsSpider, new_crawl_id
+from crawler.trouble import trouble
 
 
 def project_settings(overrides: dict | None = None) -> Settings:
@@ -28,6 +29,7 @@ class CrawlResult:
     crawl_id: str
     finish_reason: str | None  # Scrapy's: "finished", "shutdown", "warc_write_error", ...
     stop_message: str | None  # why the crawl stopped early, in one line, if it did
+    trouble: dict[str, int] = field(default_factory=dict)  # crawler.trouble.trouble(stats)
 
 
 def run_crawl(start_urls: list[str], overrides: dict | None = None, *, crawl_id: str | None = None,
@@ -40,4 +42,5 @@ def run_crawl(start_urls: list[str], overrides: dict | None = None, *, crawl_id:
                   max_pages=max_pages or None, site_budget=site_budget or None)
     process.start()
     stats = crawler.stats
-    return CrawlResult(crawl_id, stats.get_value("finish_reason"), stats.get_value("newsarchive/stop_message"))
+    return CrawlResult(crawl_id, stats.get_value("finish_reason"), stats.get_value("newsarchive/stop_message"),
+                       trouble(stats.get_stats()))

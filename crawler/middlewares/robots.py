@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import logging
 
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http.request import NO_CALLBACK
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +56,26 @@ class AllowAll:
 
 
 class Rfc9309RobotsTxtMiddleware(RobotsTxtMiddleware):
+    async def robot_parser(self, request):
+        """The host's parser, fetching robots.txt once; a failed fetch is one log line, not a traceback."""
+        netloc = urlparse_cached(request).netloc
+        if netloc not in self._parsers:
+            self._parsers[netloc] = Deferred()
+            robots_url = f"{urlparse_cached(request).scheme}://{netloc}/robots.txt"
+            robots_request = Request(robots_url, priority=self.DOWNLOAD_PRIORITY, callback=NO_CALLBACK,
+                                     meta={"dont_obey_robotstxt": True})
+            try:
+                response = await self.crawler.engine.download_async(robots_request)
+            except Exception as exc:  # noqa: BLE001 -- any failure to fetch is "unreachable"
+                self._robots_error(exc, netloc)
+            else:
+                await self._parse_robots(response, netloc, request)
+            self._stats.inc_value("robotstxt/request_count")
+        parser = self._parsers[netloc]
+        if isinstance(parser, Deferred):
+            return await maybe_deferred_to_future(parser)
+        return parser
+
     async def _parse_robots(self, response, netloc, request) -> None:
         if 400 <= response.status < 500:
             self._stats.inc_value("robots/unavailable")
@@ -75,7 +99,7 @@ class Rfc9309RobotsTxtMiddleware(RobotsTxtMiddleware):
         self._stats.inc_value("robots/unreachable")
         self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
         logger.warning("robots.txt of %s is unreachable (%s): nothing on that host is fetched",
-                       netloc, type(exc).__name__)
+                       netloc, exc)
         self._settle(netloc, DisallowAll())
 
     def _settle(self, netloc: str, parser) -> None:
