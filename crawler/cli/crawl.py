@@ -32,7 +32,10 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict:
 
 
 def _crawl(urls, data_dir: Path, overrides: dict, max_pages: int, site_budget: int, resume: bool = False) -> dict:
-    """Recover the data dir from any crash, run a crawl, and return its ``crawls`` row."""
+    """Recover the data dir from any crash, run a crawl, and return its ``crawls`` row.
+
+    The row carries the crawl's trouble counters under ``"trouble"`` (not a column).
+    """
     from archive.catalog import Catalog
     from archive.recover import recover
     from crawler.runner import run_crawl
@@ -53,7 +56,7 @@ def _crawl(urls, data_dir: Path, overrides: dict, max_pages: int, site_budget: i
         rows = list(catalog.db.query("select * from crawls where id = ?", [result.crawl_id]))
     if not rows:
         raise click.ClickException(f"crawl {result.crawl_id} did not start; see the log above")
-    return rows[0]
+    return {**rows[0], "trouble": result.trouble}
 
 
 def _crawl_to_resume(data: DataDir) -> tuple[str, list[str]]:
@@ -75,6 +78,10 @@ def _report(crawl: dict, data: DataDir) -> None:
         f"crawl {crawl['id']}: {crawl['status']}; {crawl['pages']} responses archived "
         f"({(crawl['bytes'] or 0) / 1e6:.1f} MB of WARC), {crawl['articles']} articles catalogued, "
         f"{crawl['errors']} fetch errors")
+    if crawl.get("trouble"):
+        from crawler.trouble import trouble_line
+
+        click.echo(trouble_line(crawl["trouble"]))
     click.echo(f"WARC files: {data.warc_dir}   catalog: {data.catalog_path}")
 
 
@@ -91,8 +98,11 @@ def _report(crawl: dict, data: DataDir) -> None:
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting.")
 @click.option("--resume", is_flag=True,
               help="Continue the latest crawl that did not finish (killed or stopped), without refetching.")
+@click.option("--allow-private", is_flag=True,
+              help="Also fetch private, loopback and link-local addresses outside the start URLs' hosts.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (LOG_LEVEL=INFO).")
-def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_extract, settings, resume, verbose):
+def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_extract, settings, resume,
+          allow_private, verbose):
     """Crawl news sites from their start URLs into WARC files and the catalog.
 
     Polite by default: robots.txt and its Crawl-delay, AutoThrottle, one request
@@ -112,6 +122,8 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
         overrides["NEWSARCHIVE_OPERATOR"] = operator
     if no_extract:
         overrides["NEWSARCHIVE_EXTRACT"] = False
+    if allow_private:
+        overrides["NEWSARCHIVE_ALLOW_PRIVATE"] = True
     overrides.update(_parse_overrides(settings))
     if not urls and not resume:
         raise click.UsageError("give at least one start URL (example: newsarchive crawl https://example.kz/kk/news)")
