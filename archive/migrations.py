@@ -86,9 +86,21 @@ def _v2_filters_views_sites(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _v3_weighted_rank(db: sqlite_utils.Database) -> None:
+    """FTS5's ``rank`` becomes bm25 with a title match worth TITLE_WEIGHT body matches.
+
+    ``ORDER BY rank`` then needs no per-row function call with arguments, and
+    Datasette's search sorts the same way as ``newsarchive search``.
+    """
+    from archive.catalog import TITLE_WEIGHT
+
+    db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('rank', ?)", [f"bm25({TITLE_WEIGHT}, 1.0)"])
+
+
 # (version it brings the catalog to, step); append only, never edit a released step.
 MIGRATIONS: tuple[tuple[int, Callable[[sqlite_utils.Database], None]], ...] = (
     (2, _v2_filters_views_sites),
+    (3, _v3_weighted_rank),
 )
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else BASE_VERSION
 

@@ -154,24 +154,26 @@ def export_command(data_dir, sites, regions, language, since, until, query, expo
         newsarchive export --lang ru --since 2023 --format csv -o ru-2023.csv
         newsarchive export -q праймериз --format jsonl | jq .title
     """
-    from archive.query import EXPORT_COLUMNS, export_rows, write_export
+    from archive.query import EXPORT_COLUMNS, write_export
 
     chosen = tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else EXPORT_COLUMNS
-    if export_format == "parquet" and str(output) == "-":
+    to_stdout = str(output) == "-"
+    if export_format == "parquet" and to_stdout:
         raise click.UsageError("parquet is binary: give a file with -o (example: -o articles.parquet)")
+    filters = _filters(sites, regions, language, since, until)
     conn = _connect(data_dir)
     try:
-        rows = export_rows(conn, _filters(sites, regions, language, since, until), query=query, columns=chosen)
         if export_format == "parquet":
-            count = write_export(rows, "parquet", str(output), columns=chosen)
-        elif str(output) == "-":
-            count = write_export(rows, export_format, click.get_text_stream("stdout"), columns=chosen)
+            count = write_export(conn, "parquet", output, filters, query=query, columns=chosen)
+        elif to_stdout:
+            count = write_export(conn, export_format, click.get_binary_stream("stdout"), filters, query=query,
+                                 columns=chosen)
         else:
-            with open(output, "w", encoding="utf-8", newline="") as stream:
-                count = write_export(rows, export_format, stream, columns=chosen)
+            with open(output, "wb") as stream:
+                count = write_export(conn, export_format, stream, filters, query=query, columns=chosen)
     finally:
         conn.close()
-    if str(output) != "-":
+    if not to_stdout:
         click.echo(f"exported {count} articles to {output}", err=True)
 
 
