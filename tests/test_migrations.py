@@ -1,0 +1,126 @@
+"""An old catalog opens with a new release: schema versions and the steps between them."""
+
+import sqlite3
+
+import pytest
+import sqlite_utils
+
+from archive.catalog import Catalog, _create_schema
+from archive.errors import CatalogError
+from archive.migrations import BASE_VERSION, LATEST_VERSION, VIEW_DOC, migrate
+from archive.query import connect, search
+
+ARTICLE = {"url": "https://akimat.example.kz/news/1", "site": "akimat.example.kz", "title": "Конференция өтті",
+           "published": "2021-03-05T10:30:00+06:00", "language": "kk", "text": "Филиалдың конференциясы өтті.",
+           "warc_filename": "a.warc.gz", "warc_offset": 0, "warc_length": 100}
+
+
+def version_one_catalog(path, *, without_dedup_columns=False):
+    """A catalog as the first release wrote it (optionally from before captures had dedup columns)."""
+    db = sqlite_utils.Database(path)
+    _create_schema(db)
+    db["articles"].insert(ARTICLE)
+    if without_dedup_columns:
+        db.execute("ALTER TABLE captures DROP COLUMN refers_to")
+        db.execute("ALTER TABLE captures DROP COLUMN record_type")
+    db.close()
+    return path
+
+
+def version(path):
+    with sqlite3.connect(path) as conn:
+        value = int(conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+    conn.close()
+    return value
+
+
+def objects(path, kind):
+    with sqlite3.connect(path) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = ?", [kind])}
+    conn.close()
+    return names
+
+
+def test_the_first_release_wrote_the_base_version(tmp_path):
+    assert version(version_one_catalog(tmp_path / "catalog.db")) == BASE_VERSION == 1
+
+
+def test_opening_an_old_catalog_writable_upgrades_it_and_keeps_its_rows(tmp_path):
+    path = version_one_catalog(tmp_path / "catalog.db")
+    with Catalog(path) as catalog:
+        assert catalog.article(ARTICLE["url"])["title"] == ARTICLE["title"]
+    assert version(path) == LATEST_VERSION
+    assert set(VIEW_DOC) <= objects(path, "view")
+    assert "sites" in objects(path, "table")
+
+
+def test_a_new_catalog_gets_every_step(tmp_path):
+    Catalog(tmp_path / "catalog.db").close()
+    assert version(tmp_path / "catalog.db") == LATEST_VERSION
+    assert set(VIEW_DOC) <= objects(tmp_path / "catalog.db", "view")
+
+
+def test_a_catalog_from_before_dedup_gets_the_capture_columns(tmp_path):
+    path = version_one_catalog(tmp_path / "catalog.db", without_dedup_columns=True)
+    Catalog(path).close()
+    with sqlite3.connect(path) as conn:
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(captures)")}
+    conn.close()
+    assert {"record_type", "refers_to"} <= columns
+
+
+def test_the_month_column_follows_published(tmp_path):
+    path = version_one_catalog(tmp_path / "catalog.db")
+    Catalog(path).close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT month FROM articles").fetchone()[0] == "2021-03"
+        conn.execute("UPDATE articles SET published = '2024-12-01'")
+        assert conn.execute("SELECT month FROM articles").fetchone()[0] == "2024-12"
+    conn.close()
+
+
+def test_search_upgrades_an_old_catalog_it_may_write(tmp_path):
+    path = version_one_catalog(tmp_path / "catalog.db")
+    conn = connect(path)
+    assert [r["url"] for r in search(conn, "конференция")] == [ARTICLE["url"]]
+    conn.close()
+    assert version(path) == LATEST_VERSION
+
+
+def test_an_old_catalog_that_may_not_be_upgraded_is_one_clear_error(tmp_path):
+    path = version_one_catalog(tmp_path / "catalog.db")
+    with pytest.raises(CatalogError, match="schema version 1 and this newsarchive needs"):
+        connect(path, upgrade=False)
+    assert version(path) == 1
+
+
+def test_a_read_only_open_reads_an_old_catalog_without_changing_it(tmp_path):
+    path = version_one_catalog(tmp_path / "catalog.db")
+    with Catalog(path, read_only=True) as catalog:
+        assert catalog.article(ARTICLE["url"]) is not None
+    assert version(path) == 1
+
+
+def test_a_failing_step_leaves_the_catalog_at_the_last_whole_version(tmp_path):
+    path = version_one_catalog(tmp_path / "catalog.db")
+    with sqlite3.connect(path) as conn:  # a table where step 2 creates a view
+        conn.execute("CREATE TABLE latest_captures (x)")
+    conn.close()
+    with pytest.raises(CatalogError, match="cannot upgrade catalog .* to schema version 2"):
+        Catalog(path)
+    assert version(path) == 1
+    with sqlite3.connect(path) as conn:
+        columns = {r[1] for r in conn.execute("PRAGMA table_xinfo(articles)")}
+    conn.close()
+    assert "month" not in columns  # the step's earlier statements were rolled back too
+
+
+def test_steps_can_run_again_after_a_crash_between_step_and_version(tmp_path):
+    path = tmp_path / "catalog.db"
+    Catalog(path).close()
+    db = sqlite_utils.Database(path)
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db.conn.commit()
+    assert migrate(db, path) == list(range(2, LATEST_VERSION + 1))
+    db.close()
+    assert version(path) == LATEST_VERSION
