@@ -289,6 +289,7 @@ def serve_command(data_dir, host, port):
     server = DatasetteServer(data.catalog_path, host=host, port=port)
     server.start()
     click.echo(f"Datasette on {server.base_url} (read-only catalog {data.catalog_path}); Ctrl-C to stop")
+    sys.stdout.flush()  # the address is what a script waits for
     try:
         status = server.wait()
     except KeyboardInterrupt:
