@@ -89,7 +89,7 @@ def remove_chrome(tree: HtmlElement, keep: HtmlElement | None = None) -> int:
             doomed.append(element)
     for element in doomed:
         if element.getparent() is not None:
-            _drop(element)
+            drop_element(element)
     return len(doomed)
 
 
@@ -177,7 +177,7 @@ def _ancestors_and_self(element: HtmlElement | None) -> set:
     return {element, *element.iterancestors()}
 
 
-def _drop(element: HtmlElement) -> None:
+def drop_element(element: HtmlElement) -> None:
     """Remove an element but keep the text that follows it (its tail)."""
     parent = element.getparent()
     tail = element.tail

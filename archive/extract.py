@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +56,7 @@ from archive.charset import decode_html
 from archive.classify import NON_ARTICLE_TYPES, Evidence, classify
 from archive.dates import DEFAULT_TIMEZONE, find_dates
 from archive.language import detect_language
+from archive.template import SiteTemplate, TemplateSnapshot
 
 TRAFILATURA_OPTIONS = {
     "fast": False,
@@ -93,6 +95,13 @@ class Article:
     is_article: bool
     why: str
     encoding: str
+    # Image captions, apart from the text (they are not the article's prose).
+    captions: tuple[str, ...] = ()
+    # Hyperlinks inside the article text (anchors whose text the article shows).
+    links: int = 0
+    # Paragraphs the site template (archive.template) took out of the text;
+    # kept so the crawl can go on learning the template from this page.
+    template_removed: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -105,8 +114,13 @@ def extract(
     *,
     timezone: str = DEFAULT_TIMEZONE,
     now: datetime | None = None,
+    template: SiteTemplate | TemplateSnapshot | None = None,
 ) -> Article:
-    """Extract the article of one page; never raises (see module docstring)."""
+    """Extract the article of one page; never raises (see module docstring).
+
+    ``template`` is what the crawl learned of this page's site: its
+    paragraphs leave the text (see archive.template). It is only read.
+    """
     encoding = "unknown"
     try:
         text, encoding = decode_html(html or b"", headers)
@@ -115,7 +129,7 @@ def extract(
         tree = parse_html(text)
         if tree is None:
             return _not_a_page(url, encoding, "empty page")
-        return _extract_from_tree(tree, url, headers, encoding, timezone, now)
+        return _extract_from_tree(tree, url, headers, encoding, timezone, now, template)
     except Exception as error:  # noqa: BLE001 - the contract is "never raise on a page"
         return _not_a_page(url, encoding, f"extraction failed: {type(error).__name__}")
 
@@ -132,7 +146,7 @@ def parse_html(text: str) -> HtmlElement | None:
     return tree
 
 
-def _extract_from_tree(tree, url, headers, encoding, timezone, now) -> Article:
+def _extract_from_tree(tree, url, headers, encoding, timezone, now, template=None) -> Article:
     heading = pagemeta.main_heading(tree)
     json_ld = pagemeta.json_ld_objects(tree)
     types = pagemeta.schema_types(json_ld)
@@ -142,6 +156,7 @@ def _extract_from_tree(tree, url, headers, encoding, timezone, now) -> Article:
     published, modified = find_dates(tree, url, timezone, now=now)
 
     boilerplate.remove_chrome(tree, keep=heading)
+    captions = take_captions(tree)
     linked_headings, link_density = _listing_signals(tree)
     document = bare_extraction(tree, url=url, **TRAFILATURA_OPTIONS)
 
@@ -150,6 +165,9 @@ def _extract_from_tree(tree, url, headers, encoding, timezone, now) -> Article:
     )
     raw_text = getattr(document, "text", None) or ""
     main_text = boilerplate.trim_text(raw_text, title)
+    removed: tuple[str, ...] = ()
+    if template is not None:
+        main_text, removed = template.strip(main_text)
     description = pagemeta.clean_inline(getattr(document, "description", None))
     language = detect_language(main_text or f"{title or ''} {description or ''}", declared_lang)
 
@@ -180,7 +198,61 @@ def _extract_from_tree(tree, url, headers, encoding, timezone, now) -> Article:
         is_article=is_article,
         why=why,
         encoding=encoding,
+        captions=captions,
+        links=_links_in_text(tree, main_text),
+        template_removed=removed,
     )
+
+
+_CAPTION_CLASS = re.compile(r"(?:^|[\s_-])(?:wp-caption-text|caption|figcaption|photo-?caption|image-?caption)(?:$|[\s_-])", re.I)
+_MAX_CAPTIONS = 50
+# A "caption" class on a long block is a theme flag ("f_caption_muted_videos_on"), not a caption.
+_MAX_CAPTION_CHARS = 600
+
+
+def take_captions(tree: HtmlElement) -> tuple[str, ...]:
+    """Remove image captions from the tree and return their texts, in page order, once each."""
+    body = tree.find("body")
+    if body is None:
+        return ()
+    found = [
+        element
+        for element in body.iterdescendants()
+        if element.tag == "figcaption"
+        or (
+            isinstance(element.tag, str)
+            and _CAPTION_CLASS.search(element.get("class") or "")
+            and len(element.text_content()) <= _MAX_CAPTION_CHARS
+        )
+    ]
+    captions: list[str] = []
+    for element in found:
+        if element.getparent() is None or any(a in found for a in element.iterancestors()):
+            continue
+        text = pagemeta.clean_inline(element.text_content())
+        if text and text not in captions and len(captions) < _MAX_CAPTIONS:
+            captions.append(text)
+        boilerplate.drop_element(element)
+    return tuple(captions)
+
+
+def _links_in_text(tree: HtmlElement, text: str) -> int:
+    """Anchors with a real target whose text is part of the article text."""
+    if not text:
+        return 0
+    body = tree.find("body")
+    if body is None:
+        return 0
+    folded = " ".join(text.casefold().split())
+    count = 0
+    for anchor in body.iter("a"):
+        href = (anchor.get("href") or "").strip().lower()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+            continue
+        label = " ".join(anchor.text_content().casefold().split())
+        if len(label) >= 2 and label in folded:
+            count += 1
+    return count
 
 
 def _listing_signals(tree: HtmlElement) -> tuple[int, float]:

@@ -121,8 +121,37 @@ def test_article_and_extract_are_picklable_for_process_pools():
 def test_as_dict_has_every_field():
     assert list(extracted("ru-contacts").as_dict()) == [
         "url", "canonical_url", "title", "published", "modified", "language", "author",
-        "description", "text", "is_article", "why", "encoding",
+        "description", "text", "is_article", "why", "encoding", "captions", "links", "template_removed",
     ]
+
+
+# --- structure: captions and links -------------------------------------------------
+
+
+def _article_with(inner: str) -> str:
+    return ("<html><body><article><h1>Новая школа</h1><p>" + "В селе открыли новую школу на 300 мест. " * 8
+            + f"</p>{inner}<p>" + "Строительство вели два года. " * 6 + "</p></article></body></html>")
+
+
+def test_image_captions_are_kept_apart_from_the_text():
+    article = extract(_article_with('<figure><img src="a.jpg"><figcaption>Фото: пресс-служба акимата</figcaption>'
+                                    '</figure><div class="wp-caption"><p class="wp-caption-text">Аким на открытии</p>'
+                                    "</div>"), now=NOW)
+    assert article.captions == ("Фото: пресс-служба акимата", "Аким на открытии")
+    assert "пресс-служба" not in article.text and "Аким на открытии" not in article.text
+
+
+def test_a_caption_class_on_the_whole_page_is_not_a_caption():
+    html = _article_with("").replace("<body>", '<body class="f_caption_muted_videos_on">')
+    article = extract(html, now=NOW)
+    assert article.captions == () and "новую школу" in article.text
+
+
+def test_links_in_the_article_text_are_counted_and_menu_links_are_not():
+    html = _article_with('<p>Подробнее в <a href="/docs/1.pdf">решении акимата</a> и на '
+                         '<a href="https://gov.kz/x">портале</a>. <a href="#top">Наверх</a></p>').replace(
+        "<body>", '<body><nav><a href="/">Главная</a></nav>')
+    assert extract(html, now=NOW).links == 2
 
 
 # --- title -----------------------------------------------------------------------
