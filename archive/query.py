@@ -16,7 +16,7 @@ import os
 import re
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Iterable, Iterator
@@ -101,7 +101,7 @@ class Filters:
             clauses.append(f"{alias}.site IN ({', '.join('?' for _ in self.sites)})")
             params += list(self.sites)
         if self.regions:
-            clauses.append(f"{alias}.site IN (SELECT id FROM sites WHERE region COLLATE NOCASE IN "
+            clauses.append(f"{alias}.site IN (SELECT id FROM sites WHERE region IN "
                            f"({', '.join('?' for _ in self.regions)}))")
             params += list(self.regions)
         if self.language:
@@ -119,15 +119,24 @@ class Filters:
         return clauses, params
 
 
-def check_regions(conn: sqlite3.Connection, regions: Iterable[str]) -> None:
-    """A region no site has is a typo more often than an empty result: say which exist."""
+def resolve_regions(conn: sqlite3.Connection, filters: Filters) -> Filters:
+    """``filters`` with each region spelt as the sites table spells it, whatever the case typed.
+
+    A region no site has is a typo more often than an empty result: the error names the known ones.
+    """
+    if not filters.regions:
+        return filters
     known = [row[0] for row in conn.execute("SELECT DISTINCT region FROM sites WHERE region IS NOT NULL"
                                             " ORDER BY region")]
-    lowered = {k.lower() for k in known}
-    unknown = [r for r in regions if r.lower() not in lowered]
+    by_case = {}
+    for region in known:
+        by_case.setdefault(region.casefold(), []).append(region)
+    unknown = [r for r in filters.regions if r.casefold() not in by_case]
     if unknown:
         hint = f"known regions: {', '.join(known)}" if known else "no site in this catalog has a region yet"
         raise QueryError(f"no site has region {', '.join(map(repr, unknown))} ({hint})")
+    spelt = tuple(name for r in filters.regions for name in by_case[r.casefold()])
+    return replace(filters, regions=spelt)
 
 
 # -- search ----------------------------------------------------------------------
@@ -157,8 +166,7 @@ def search(conn: sqlite3.Connection, text: str, filters: Filters = Filters(), *,
 
     ``stemming=False`` searches the words exactly as typed.
     """
-    if filters.regions:
-        check_regions(conn, filters.regions)
+    filters = resolve_regions(conn, filters)
     match = fts_query(text) if stemming else _quoted_words(text)
     clauses, params = filters.where("a")
     # Two steps, because the cost is per matching row: rank every match on the
@@ -249,8 +257,7 @@ def _export_query(conn: sqlite3.Connection, filters: Filters, query: str | None,
     if unknown or not columns:
         raise QueryError(f"no export column {', '.join(unknown) or '(none given)'}; "
                          f"columns: {', '.join(EXPORT_COLUMNS)}")
-    if filters.regions:
-        check_regions(conn, filters.regions)
+    filters = resolve_regions(conn, filters)
     qualified = {c: "c.record_id" if c == "record_id" else f"a.{c}" for c in columns}
     selected = expression(qualified) if expression else ", ".join(qualified.values())
     clauses, params = filters.where("a")

@@ -134,6 +134,18 @@ def test_filters_by_region_through_the_sites_table(conn):
     assert found(search(conn, "конференция", Filters(regions=("almaty",)))) == {url_of("conference-ru")}
 
 
+def test_a_region_matches_whatever_its_case(conn, catalog_path):
+    with sqlite3.connect(catalog_path) as writer:
+        writer.execute("UPDATE sites SET region = 'Алматы' WHERE id = ?", [ALMATY])
+    writer.close()
+    try:
+        assert found(search(conn, "конференция", Filters(regions=("АЛМАТЫ",)))) == {url_of("conference-ru")}
+    finally:
+        with sqlite3.connect(catalog_path) as writer:
+            writer.execute("UPDATE sites SET region = 'Almaty' WHERE id = ?", [ALMATY])
+        writer.close()
+
+
 def test_an_unknown_region_names_the_known_ones(conn):
     with pytest.raises(QueryError, match="known regions: Almaty, Atyrau"):
         search(conn, "конференция", Filters(regions=("Astana",)))
