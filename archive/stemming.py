@@ -25,6 +25,7 @@ from functools import lru_cache
 import snowballstemmer
 
 MIN_STEM = 4
+LOANWORD_MIN = 8
 KAZAKH_LETTERS = frozenset("әғқңөұүһі")
 # Kazakh inflectional endings, longest first; at most MAX_KAZAKH_LAYERS are cut.
 _KAZAKH_ENDINGS = sorted({
@@ -68,7 +69,9 @@ def stem(word: str) -> str:
     if len(word) < MIN_STEM or word.isdigit():
         return word
     if _CYRILLIC.search(word):
-        if KAZAKH_LETTERS & set(word) or len(word) > 8:
+        # A long word without Kazakh letters may still be a loanword with Kazakh endings
+        # ("конференциясы"); short Russian words are left to the Russian stemmer alone.
+        if KAZAKH_LETTERS & set(word) or len(word) > LOANWORD_MIN:
             word = strip_kazakh_endings(word)
         stemmed = _russian.stemWord(word) if not KAZAKH_LETTERS & set(word) else word
     else:
