@@ -99,9 +99,10 @@ class Article:
     captions: tuple[str, ...] = ()
     # Hyperlinks inside the article text (anchors whose text the article shows).
     links: int = 0
-    # Paragraphs the site template (archive.template) took out of the text;
-    # kept so the crawl can go on learning the template from this page.
-    template_removed: tuple[str, ...] = ()
+    # Paragraphs the site template (archive.template) took out of the text,
+    # as (position among the page's paragraphs, paragraph): the crawl goes on
+    # learning the template from the page as it was.
+    template_removed: tuple[tuple[int, str], ...] = ()
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -165,7 +166,7 @@ def _extract_from_tree(tree, url, headers, encoding, timezone, now, template=Non
     )
     raw_text = getattr(document, "text", None) or ""
     main_text = boilerplate.trim_text(raw_text, title)
-    removed: tuple[str, ...] = ()
+    removed: tuple[tuple[int, str], ...] = ()
     if template is not None:
         main_text, removed = template.strip(main_text)
     description = pagemeta.clean_inline(getattr(document, "description", None))

@@ -8,10 +8,20 @@ each paragraph knows that site's chrome without a hand-written rule, and
 
 Rules (tests/test_template.py):
 
-* A paragraph is template when at least ``min_pages`` distinct pages of the
-  recent ``window`` showed it *and* at least ``min_share`` of them did. Two
-  (or three) articles that quote the same sentence keep it: the default
-  needs four pages and a quarter of the window.
+* What is counted is a paragraph *with its neighbour*: the pairs (previous,
+  paragraph) and (paragraph, next), the page's start and end counting as
+  neighbours. Chrome comes as the same run of lines in the same order ("Адрес"
+  then "Телефон" then "©", then the end of the page) on page after page; a
+  sentence that several articles share sits between different paragraphs on
+  each. A site whose articles reuse stock paragraphs (the demo portal draws
+  every article from twelve) is the case this protects: counting paragraphs
+  alone would strip them.
+* A pair is template when at least ``min_pages`` distinct pages of the
+  recent ``window`` showed it *and* at least ``min_share`` of them did; a
+  paragraph goes when either of its pairs on the page at hand is template.
+  Articles that end with the same sentence keep it until ``min_pages`` (5)
+  pages and a quarter of the window end so: by then it is the site's
+  standard closing line.
 * The same page learned twice (a revisit, an identical print version) counts
   once: pages are told apart by ``page_key`` (the URL) and by their text.
 * Memory is bounded: ``window`` pages of at most ``MAX_BLOCKS_PER_PAGE``
@@ -20,9 +30,10 @@ Rules (tests/test_template.py):
   :meth:`SiteTemplate.snapshot` (a small frozen set of keys) can be pickled
   to extraction workers while the crawl process goes on learning.
 
-Learning uses the text as trafilatura and the trim gave it *plus* what the
-template removed (``Article.template_removed``): learning only from the
-stripped text would make the chrome look rare and bring it back.
+Learning uses the text as trafilatura and the trim gave it, with what the
+template removed put back where it was (``Article.template_removed`` holds
+each removed paragraph with its position): learning only from the stripped
+text would make the chrome look rare and bring it back.
 """
 
 from __future__ import annotations
@@ -52,10 +63,35 @@ def block_key(paragraph: str) -> int:
     return int.from_bytes(hashlib.blake2b(normal.encode("utf-8"), digest_size=8).digest(), "big")
 
 
-def _strip_keys(text: str, keys: frozenset[int] | set[int]) -> tuple[str, tuple[str, ...]]:
+_START, _END = 1, 2  # the page's edges, as neighbours
+_MASK = (1 << 64) - 1
+
+
+def pair_key(first: int, second: int) -> int:
+    return (first * 0x9E3779B97F4A7C15 + second) & _MASK
+
+
+def _page_pairs(keys: list[int]) -> list[tuple[int, int]]:
+    """Per paragraph: its (previous, it) and (it, next) pair keys."""
+    edged = [_START, *keys, _END]
+    return [(pair_key(edged[i - 1], edged[i]), pair_key(edged[i], edged[i + 1])) for i in range(1, len(edged) - 1)]
+
+
+Removed = tuple[tuple[int, str], ...]  # (position among the page's paragraphs, paragraph)
+
+
+def _strip_pairs(text: str, pairs: frozenset[int]) -> tuple[str, Removed]:
+    paragraphs = paragraphs_of(text)
+    if not pairs or not paragraphs:
+        return text, ()
     kept, removed = [], []
-    for paragraph in paragraphs_of(text):
-        (removed if block_key(paragraph) in keys else kept).append(paragraph)
+    for index, (paragraph, (before, after)) in enumerate(
+        zip(paragraphs, _page_pairs([block_key(p) for p in paragraphs]))
+    ):
+        if before in pairs or after in pairs:
+            removed.append((index, paragraph))
+        else:
+            kept.append(paragraph)
     if not removed:
         return text, ()
     return join_paragraphs(kept), tuple(removed)
@@ -65,20 +101,20 @@ def _strip_keys(text: str, keys: frozenset[int] | set[int]) -> tuple[str, tuple[
 class TemplateSnapshot:
     """The template paragraphs of one site at one moment: small, picklable, read-only."""
 
-    keys: frozenset[int] = frozenset()
+    pairs: frozenset[int] = frozenset()
 
-    def strip(self, text: str) -> tuple[str, tuple[str, ...]]:
-        """``text`` without the template paragraphs, and those paragraphs."""
-        return _strip_keys(text, self.keys)
+    def strip(self, text: str) -> tuple[str, Removed]:
+        """``text`` without the template paragraphs, and those paragraphs with their positions."""
+        return _strip_pairs(text, self.pairs)
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.pairs)
 
 
 class SiteTemplate:
     """What repeats across the recent pages of one site (see the module docstring)."""
 
-    def __init__(self, *, min_pages: int = 4, min_share: float = 0.25, window: int = 200):
+    def __init__(self, *, min_pages: int = 5, min_share: float = 0.25, window: int = 200):
         if min_pages < 3:
             raise ValueError("min_pages below 3 would strip a sentence two articles share")
         self.min_pages = min_pages
@@ -93,10 +129,11 @@ class SiteTemplate:
         """How many distinct pages the window holds."""
         return len(self._pages)
 
-    def learn(self, text: str, removed: Iterable[str] = (), page_key: str | None = None) -> bool:
+    def learn(self, text: str, removed: Iterable[tuple[int, str]] = (), page_key: str | None = None) -> bool:
         """Count one page's paragraphs; False when this page (or its text) is already counted."""
-        paragraphs = paragraphs_of(text) + [p for p in removed if p.strip()]
-        keys = frozenset(block_key(p) for p in paragraphs[:MAX_BLOCKS_PER_PAGE])
+        keys = frozenset(
+            key for pair in _page_pairs([block_key(p) for p in _restored(text, removed)]) for key in pair
+        )
         identity = page_key or f"text:{hash(keys)}"
         if not keys or any(key == identity or seen == keys for key, seen in self._pages):
             return False
@@ -118,19 +155,24 @@ class SiteTemplate:
     def _threshold(self) -> float:
         return max(self.min_pages, self.min_share * len(self._pages))
 
-    def is_template(self, paragraph: str) -> bool:
-        return self._counts.get(block_key(paragraph), 0) >= self._threshold()
-
     def snapshot(self) -> TemplateSnapshot:
-        """The current template paragraphs, frozen (cached until the next page is learned)."""
+        """The current template pairs, frozen (cached until the next page is learned)."""
         if self._snapshot is None:
             threshold = self._threshold()
             self._snapshot = TemplateSnapshot(frozenset(k for k, n in self._counts.items() if n >= threshold))
         return self._snapshot
 
-    def strip(self, text: str) -> tuple[str, tuple[str, ...]]:
-        """``text`` without the template paragraphs, and those paragraphs."""
+    def strip(self, text: str) -> tuple[str, Removed]:
+        """``text`` without the template paragraphs, and those paragraphs with their positions."""
         return self.snapshot().strip(text)
+
+
+def _restored(text: str, removed: Iterable[tuple[int, str]]) -> list[str]:
+    """The page's paragraphs as they were before the template took some out."""
+    paragraphs = paragraphs_of(text)
+    for index, paragraph in sorted(removed):
+        paragraphs.insert(index, paragraph)
+    return paragraphs[:MAX_BLOCKS_PER_PAGE]
 
 
 def site_of(url: str | None) -> str:

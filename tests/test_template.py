@@ -57,16 +57,29 @@ def test_chrome_repeated_on_every_page_is_learned_and_stripped():
     template = learned(range(6))
     article = extract(page(99), url(99), now=NOW, template=template.snapshot())
     assert RECEPTION not in article.text and ADDRESS not in article.text
-    assert set(article.template_removed) == {RECEPTION, ADDRESS}
+    assert [p for _, p in article.template_removed] == [RECEPTION, ADDRESS]
     assert "Абзац 1 статьи номер 99" in article.text
 
 
-def test_a_sentence_shared_by_three_articles_is_kept():
+def test_a_closing_sentence_shared_by_four_articles_is_kept():
     template = learned(range(10))
-    for number in (20, 21, 22):
+    for number in (20, 21, 22, 23):
         template.learn_article(extract(page(number, shared=True), url(number), now=NOW, template=template))
-    assert not template.is_template(SHARED)
-    assert SHARED in extract(page(23, shared=True), url(23), now=NOW, template=template).text
+    article = extract(page(24, shared=True), url(24), now=NOW, template=template)
+    assert SHARED in article.text and RECEPTION not in article.text
+
+
+def test_stock_paragraphs_reused_in_any_order_are_never_template():
+    """Like the demo portal: every article draws a few paragraphs from one small pool."""
+    pool = [f"Типовой абзац номер {k} о работе акимата в этом году." for k in range(8)]
+    template = SiteTemplate()
+    for number in range(60):
+        chosen = [pool[(number * 3 + k * (1 + number % 5)) % 8] for k in range(4)]
+        template.learn("\n\n".join([f"Уникальный лид {number}.", *dict.fromkeys(chosen), RECEPTION]), page_key=str(number))
+    text = "\n\n".join(["Уникальный лид 99.", pool[1], pool[6], pool[3], RECEPTION])
+    stripped, removed = template.strip(text)
+    assert removed == ((4, RECEPTION),)
+    assert all(p in stripped for p in (pool[1], pool[6], pool[3]))
 
 
 def test_article_paragraphs_are_never_template():
@@ -74,19 +87,19 @@ def test_article_paragraphs_are_never_template():
     text = extract(page(5), url(5), now=NOW).text
     stripped, removed = template.strip(text)
     assert all(f"статьи номер 5" in line for line in stripped.split("\n\n"))
-    assert set(removed) == {RECEPTION, ADDRESS}
+    assert [p for _, p in removed] == [RECEPTION, ADDRESS]
 
 
 def test_too_few_pages_teach_nothing():
-    template = learned(range(3))
-    assert not template.is_template(RECEPTION)
+    template = learned(range(4))
+    assert RECEPTION in extract(page(9), url(9), now=NOW, template=template).text
 
 
 def test_learning_from_stripped_articles_keeps_the_template_stable():
     template = learned(range(6))
     for number in range(6, 40):
         template.learn_article(extract(page(number), url(number), now=NOW, template=template.snapshot()))
-    assert template.is_template(RECEPTION)
+    assert RECEPTION not in extract(page(77), url(77), now=NOW, template=template).text
 
 
 def test_the_same_page_learned_twice_counts_once():
@@ -101,13 +114,13 @@ def test_the_same_page_learned_twice_counts_once():
 def test_the_window_bounds_memory_and_forgets_old_chrome():
     template = SiteTemplate(window=5)
     for number in range(5):
-        template.learn(f"Старый подвал сайта.\n\nСтатья {number}.", page_key=str(number))
-    assert template.is_template("Старый подвал сайта.")
+        template.learn(f"Статья {number}.\n\nСтарый подвал сайта.", page_key=str(number))
+    assert template.strip("Статья 9.\n\nСтарый подвал сайта.")[0] == "Статья 9."
     for number in range(5, 10):
-        template.learn(f"Новый подвал сайта.\n\nСтатья {number}.", page_key=str(number))
+        template.learn(f"Статья {number}.\n\nНовый подвал сайта.", page_key=str(number))
     assert template.pages == 5
-    assert not template.is_template("Старый подвал сайта.")
-    assert template.is_template("Новый подвал сайта.")
+    assert template.strip("Статья 9.\n\nСтарый подвал сайта.")[1] == ()
+    assert template.strip("Статья 9.\n\nНовый подвал сайта.")[0] == "Статья 9."
 
 
 def test_a_threshold_below_three_pages_is_refused():
@@ -131,7 +144,7 @@ def test_a_snapshot_is_small_picklable_and_strips_like_the_live_template():
     snapshot = pickle.loads(pickle.dumps(template.snapshot()))
     text = extract(page(50), url(50), now=NOW).text
     assert snapshot.strip(text) == template.strip(text)
-    assert len(snapshot) == 2
+    assert 0 < len(snapshot) < 10
 
 
 def test_an_empty_snapshot_strips_nothing():
@@ -142,7 +155,7 @@ def test_sites_are_learned_apart_and_bounded():
     book = SiteTemplates(max_sites=2)
     for number in range(6):
         book.learn_article(extract(page(number), url(number), now=NOW))
-    assert len(book.snapshot_for("https://www.zhylyoi.example.kz/ru/news/77")) == 2
+    assert len(book.snapshot_for("https://www.zhylyoi.example.kz/ru/news/77")) > 0
     assert len(book.snapshot_for("https://other.example.kz/")) == 0
     book.for_url("https://a.example.kz/")
     book.for_url("https://b.example.kz/")
