@@ -77,6 +77,9 @@ def _ascii_host(host: str) -> str | None:
 
 
 def origin(url: str) -> str:
-    """``scheme://host[:port]`` of a URL, the unit of crawl scope and politeness."""
-    parts = urlsplit(clean_url(url))
+    """``scheme://host[:port]`` of a URL, the unit of crawl scope and politeness; "" for a broken URL."""
+    try:
+        parts = urlsplit(clean_url(url))
+    except ValueError:  # "http://[" and the like, found on real pages
+        return ""
     return f"{parts.scheme}://{parts.netloc}"

@@ -260,7 +260,7 @@ class HostileWeb:
         elif path == "/":
             links = [*self.CASES, "/news/2#comments", "/news/2", "javascript:void(0)", "mailto:press@akimat.kz",
                      "tel:+77172000000", CYRILLIC_PATH, _percent(CYRILLIC_PATH), IDN_LINK,
-                     f"{internal}/secret", "/report.php?print=1"]
+                     f"{internal}/secret", "/report.php?print=1", "http://[broken", "http://:80/", "//"]
             items = "".join(f'<li><a href="{escape(link)}">{escape(link)}</a></li>' for link in links)
             handler.html(f"<html><head><title>Акимат</title></head><body><ul>{items}</ul>"
                          f'<img src="{internal}/pixel.png"></body></html>')

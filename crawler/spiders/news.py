@@ -41,7 +41,7 @@ from crawler.items import ArchivedPage
 from crawler.resume import archived_captures, archived_response, redirect_target
 
 _CANONICAL = "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
-_PARENT_LINKS = "newsarchive_parent_links"  # a series page's referrer's own links
+_PARENT_LINKS = "newsarchive_parent_links"  # own links of the previous page of the same series
 _FEEDS = ("//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
           "[contains(@type, 'rss') or contains(@type, 'atom')]/@href")
 
@@ -176,7 +176,7 @@ class NewsSpider(scrapy.Spider):
 
     def _parse_html(self, response):
         canonical = response.xpath(_CANONICAL).get()
-        canonical = canonical_elsewhere(response.url, urljoin(response.url, canonical.strip()) if canonical else None)
+        canonical = canonical_elsewhere(response.url, _absolute(response.url, canonical) if canonical else None)
         if canonical:
             # A print version or an alias: the row must point at a capture of the canonical URL.
             self.crawler.stats.inc_value("newsarchive/canonical_elsewhere")
@@ -189,9 +189,10 @@ class NewsSpider(scrapy.Spider):
         yield from self._follow_all(response.xpath(_FEEDS).getall(), response, self.parse_feed, "feed")
         links = response.xpath("//a/@href").getall()
         pages, own_links = self._series_dead_end(response, [u for u in links if not is_attachment(u)])
+        here = series_kind(response.url)
         for request in self._follow_all(pages, response, self.parse_page, "page"):
-            if series_kind(request.url):
-                request.meta[_PARENT_LINKS] = own_links
+            if here and series_kind(request.url) == here:
+                request.meta[_PARENT_LINKS] = own_links  # the next page of the same series
             yield request
         attachments = [u for u in links if is_attachment(u)] + response.xpath("//img/@src").getall()
         yield from self._follow_all(attachments, response, None, "attachment")
@@ -199,20 +200,21 @@ class NewsSpider(scrapy.Spider):
     def _series_dead_end(self, response, hrefs: list[str]) -> tuple[list[str], frozenset[str]]:
         """The links worth following, and this page's own links (those outside any series).
 
-        A page of an open-ended series (a calendar month, ``?page=N``) whose own
-        links are all on the page that led to it adds nothing: an endless
-        calendar's empty month, pagination past the last page. The series is not
-        followed further from there.
+        A page of an open-ended series (a calendar month, ``?page=N``) reached
+        from the previous page of the same series, whose own links are all on
+        that previous page, adds nothing: an endless calendar's empty month,
+        pagination past the last page. The series is not followed further from
+        there. (The first page of a series, reached from elsewhere, is always
+        followed on: a home page often lists the same articles as page 1.)
         """
-        absolute = [clean_url(urljoin(response.url, href.strip())) for href in hrefs
-                    if href.strip() and not href.strip().lower().startswith(SKIPPED_SCHEMES)]
+        absolute = [clean_url(url) for url in (_absolute(response.url, href) for href in hrefs) if url]
         own = frozenset(url for url in absolute if origin(url) in self.scope and series_kind(url) is None)
         kind = series_kind(response.url)
         parent = response.meta.get(_PARENT_LINKS)
         if kind is None or parent is None or not own <= parent:
             return hrefs, own
         self.crawler.stats.inc_value(f"newsarchive/trap/{kind}")
-        return [href for href in hrefs if series_kind(urljoin(response.url, href.strip())) != kind], own
+        return [href for href in hrefs if series_kind(_absolute(response.url, href) or "") != kind], own
 
     def _archived_page(self, response) -> ArchivedPage:
         capture = response.meta["warc_capture"]
@@ -225,10 +227,10 @@ class NewsSpider(scrapy.Spider):
 
     def _follow_all(self, hrefs, response, callback, kind):
         for href in hrefs:
-            href = href.strip()
-            if not href or href.lower().startswith(SKIPPED_SCHEMES):
+            url = _absolute(response.url, href)
+            if url is None:
                 continue
-            request = self.follow_url(urljoin(response.url, href), callback, kind)
+            request = self.follow_url(url, callback, kind)
             if request is not None:
                 yield request
 
@@ -281,6 +283,17 @@ class NewsSpider(scrapy.Spider):
 def _is_html(response) -> bool:
     content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
     return is_html_page(200, content_type, response.body[:512])
+
+
+def _absolute(base: str, href: str) -> str | None:
+    """The absolute URL of a link; None for javascript:/mailto:/fragment links and unparseable ones."""
+    href = href.strip()
+    if not href or href.lower().startswith(SKIPPED_SCHEMES):
+        return None
+    try:
+        return urljoin(base, href)
+    except ValueError:  # href="http://[" and other broken markup
+        return None
 
 
 def _looks_binary(body: bytes) -> bool:
