@@ -1,6 +1,6 @@
 """How fast newsarchive crawls, and what archiving and extraction cost over Scrapy alone.
 
-Run by hand:  /work/venv/bin/python benchmarks/crawl.py [--articles 300] [--modes full,archive,scrapy,wget,extract]
+Run by hand:  /work/venv/bin/python benchmarks/crawl.py [--articles 300] [--rounds 1] [--modes full,archive,...]
 
 The demo portal (``python -m crawler.demo.portal``) serves N articles per site
 (kk, ru, en) on loopback in its own process, so its CPU is not counted. Each
@@ -29,7 +29,10 @@ records for wget. CPU is user+sys of the whole process tree from
 extraction pool's forkserver and workers are counted even when they outlive
 their parent. Peak RSS is the largest sum of RSS over the tree, sampled every
 0.1 s (shared copy-on-write pages are counted in every process, so it
-overstates memory a little). Linux only.
+overstates memory a little). The main process's own CPU (``wait4``) shows how
+close the reactor thread came to a full core, the crawl's ceiling. Other load
+is the CPU the rest of the machine used meanwhile: on a shared machine it says
+how far to trust the wall times. Linux only.
 """
 
 from __future__ import annotations
