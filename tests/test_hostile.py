@@ -226,6 +226,11 @@ def test_retry_after_holds_every_request_to_the_site(hostile):
     assert [entry.path for entry in entries].count("/retry-after") == 2
 
 
+def test_one_request_at_a_time_per_host_even_while_a_page_hangs(hostile):
+    web, *_ = hostile
+    assert web.max_in_flight("main") == 1
+
+
 # -- broken responses ----------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import select
 import socket
 import struct
 import threading
@@ -110,6 +111,8 @@ class _Server(ThreadingHTTPServer):
         self.web = web
         self.hits: dict[str, int] = {}
         self.hits_lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     @property
     def base_url(self) -> str:
@@ -134,10 +137,17 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.log.add(HostileRequest(self.server.name, "GET", self.path, time.time()))
         route = getattr(self.server.web, f"_serve_{self.server.name}")
+        server = self.server
+        with server.hits_lock:
+            server.in_flight += 1
+            server.max_in_flight = max(server.max_in_flight, server.in_flight)
         try:
             route(self, urlsplit(self.path))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        finally:
+            with server.hits_lock:
+                server.in_flight -= 1
 
     # -- response helpers --------------------------------------------------------
 
@@ -157,6 +167,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def redirect(self, location: str, status: int = 302) -> None:
         self.send(status, b"", headers=(("Location", location),))
+
+    def hang(self) -> None:
+        """Never answer; stop waiting when the client gives up, so in-flight counts stay true."""
+        deadline = time.monotonic() + NEVER
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.connection], [], [], 0.05)
+            if ready and not self.connection.recv(1, socket.MSG_PEEK):
+                break
+        self.close_connection = True
 
     def reset_mid_body(self, body: bytes, sent: int) -> None:
         """Promise ``len(body)`` bytes, send ``sent`` of them, then reset the connection."""
@@ -248,6 +267,10 @@ class HostileWeb:
     def requests(self, server: str) -> list[HostileRequest]:
         return self.log.of(server)
 
+    def max_in_flight(self, server: str) -> int:
+        """The most requests ``server`` was handling at once (a hanging /slow counts until it times out)."""
+        return self._servers[server].max_in_flight
+
     # -- main: the akimat site from hell ----------------------------------------
 
     def _serve_main(self, handler: _Handler, target) -> None:
@@ -297,8 +320,7 @@ class HostileWeb:
             else:
                 handler.html(article_html("Со второго раза", CYRILLIC_ARTICLE_SENTENCE, "2026-11-22"))
         elif path == "/slow":
-            time.sleep(NEVER)
-            handler.close_connection = True
+            handler.hang()
         elif path == "/reset":
             body = article_html("Оборвано", CYRILLIC_ARTICLE_SENTENCE, "2026-11-23").encode() + b" " * 20_000
             handler.reset_mid_body(body, sent=len(body) // 3)
@@ -345,8 +367,7 @@ class HostileWeb:
 
     def _serve_robots_timeout(self, handler, target) -> None:
         if target.path == "/robots.txt":
-            time.sleep(NEVER)
-            handler.close_connection = True
+            handler.hang()
         else:
             self._small_site(handler, target.path)
 
