@@ -23,7 +23,7 @@ paragraphs and drop those that are chrome beyond doubt: phone-number lines,
 bare links ("Источник: https://…"), bare dates and view counters,
 short all-caps labels ("ФОТОГАЛЕРЕЯ"), lines that start with a known chrome
 phrase in kk/ru/en (or hold one and do not end like a sentence), and
-a leading repeat of the title. A paragraph in the middle of the text is never
+a leading repeat of the title (a kicker in front or not). A paragraph in the middle of the text is never
 touched, and a line that reads like a sentence (long, or ending with a full
 stop after several words) is never dropped.
 """
@@ -106,11 +106,11 @@ def unwrap_layout_tables(root: HtmlElement) -> int:
     for table in reversed(list(root.iter("table"))):
         if not _is_layout_table(table):
             continue
-        for part in [table, *table.iter(*_TABLE_PARTS)]:
-            if part is table or _owning_table(part) is table:
-                part.tag = "div"
-                for name in ("colspan", "rowspan", "valign", "width", "align"):
-                    part.attrib.pop(name, None)
+        parts = [table] + [p for p in table.iter(*_TABLE_PARTS) if p is not table and _owning_table(p) is table]
+        for part in parts:
+            part.tag = "div"
+            for name in ("colspan", "rowspan", "valign", "width", "align", "border", "cellpadding", "cellspacing"):
+                part.attrib.pop(name, None)
         unwrapped += 1
     return unwrapped
 
@@ -125,8 +125,33 @@ def _is_layout_table(table: HtmlElement) -> bool:
 
 
 def _owning_table(element: HtmlElement) -> HtmlElement | None:
-    for ancestor in element.iterancestors("table", "div"):
-        if ancestor.tag == "table":
+    return next(element.iterancestors("table"), None)
+
+
+_CONTENT_SHARE = 0.5
+
+
+def mark_article(tree: HtmlElement, heading: HtmlElement | None) -> HtmlElement | None:
+    """Make the block that holds the headline and the article's prose an ``<article>``.
+
+    Only on pages with no ``<article>``, ``<main>`` or ``articleBody``: there
+    trafilatura falls back to generic extractors that drop lists ("- зерновые
+    — 1 850 га") and keep stray side columns. The block is the nearest
+    ancestor of the main heading that holds half the page's paragraph text.
+    """
+    if heading is None or tree.xpath('//article|//main|//*[@itemprop="articleBody"]'):
+        return None
+    body = tree.find("body")
+    if body is None:
+        return None
+    total = sum(len(_text_of(p)) for p in body.iter("p"))
+    if not total:
+        return None
+    for ancestor in heading.iterancestors():
+        if ancestor is body or ancestor.tag in ("body", "html"):
+            return None
+        if sum(len(_text_of(p)) for p in ancestor.iter("p")) >= total * _CONTENT_SHARE:
+            ancestor.tag = "article"
             return ancestor
     return None
 
@@ -204,19 +229,22 @@ _CHROME_PHRASES = tuple(
         # kk
         "Бірыңғай байланыс", "Біріңғай мемлекеттік байланыс", "Байланыс номері", "Байланыс номерi",
         "Барлық құқықтар қорғалған", "Бөлісу", "Соңғы жаңалықтар", "Тағы оқыңыз", "Фотогалерея",
-        "Басып шығару", "Сайтты әзірлеген", "Мекенжайымыз", "Біз әлеуметтік желілерде",
+        "Басып шығару", "Сайтты әзірлеген", "Мекенжайымыз", "Мекенжай:", "Біз әлеуметтік желілерде",
         # ru
         "Все права защищены", "Поделиться", "Последние новости", "Читайте также", "Популярное",
         "Версия для печати", "Распечатать", "Сайт разработан", "Разработка сайта",
         "Мы в социальных сетях", "Подписывайтесь", "Телефон доверия", "Единый контакт-центр",
-        "Использование материалов", "Нашли ошибку",
+        "Использование материалов", "Нашли ошибку", "Адрес:",
         # en
         "All rights reserved", "Share this", "Share on", "Latest news", "Related articles",
         "Read more", "Read also", "Follow us", "Subscribe", "We use cookies", "Print version",
-        "Photo gallery", "Contact us",
+        "Photo gallery", "Contact us", "Address:",
         # site-builder credits often left in footers
         "AqPrint",
     )
+)
+_RIGHTS_RESERVED = tuple(
+    p.casefold() for p in ("Барлық құқықтар қорғалған", "Все права защищены", "All rights reserved")
 )
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 _URL = re.compile(r"(?:https?://|www\.)\S+")
@@ -232,11 +260,22 @@ def trim_text(text: str, title: str | None = None) -> str:
     """
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
     title_key = _key(title) if title else None
-    while paragraphs and (_is_chrome_line(paragraphs[0]) or _key(paragraphs[0]) == title_key):
+    while paragraphs and (_is_chrome_line(paragraphs[0]) or _is_title_line(paragraphs[0], title_key)):
         paragraphs.pop(0)
     while paragraphs and _is_chrome_line(paragraphs[-1]):
         paragraphs.pop()
     return join_paragraphs(paragraphs)
+
+
+_KICKER_CHARS = 60
+
+
+def _is_title_line(line: str, title_key: str | None) -> bool:
+    """The title again, perhaps with its kicker in front ("Білім беру Жаңа мектеп ашылды")."""
+    if not title_key:
+        return False
+    key = _key(line)
+    return key == title_key or (key.endswith(title_key) and len(key) - len(title_key) <= _KICKER_CHARS)
 
 
 def join_paragraphs(paragraphs: list[str]) -> str:
@@ -265,13 +304,13 @@ def _is_chrome_line(line: str) -> bool:
         return False
     if _is_phone_line(line) or _is_url_line(line) or _is_date_or_counter(line):
         return True
+    folded = line.casefold()
+    if line.startswith("©") or folded.startswith("copyright") or any(p in folded for p in _RIGHTS_RESERVED):
+        return True  # "© 2026 Akimat. All rights reserved." reads like a sentence but is the footer
     if len(line) > _MAX_CHROME_LINE or _reads_like_sentence(line):
         return False
-    folded = line.casefold()
     stripped = folded.lstrip(" -–—•·|:>")
     if any(stripped.startswith(p) or (p in folded and not _SENTENCE_END.search(line)) for p in _CHROME_PHRASES):
-        return True
-    if line.startswith("©") or folded.startswith("copyright"):
         return True
     return _is_caps_label(line)
 

@@ -157,6 +157,7 @@ def _extract_from_tree(tree, url, headers, encoding, timezone, now, template=Non
     published, modified = find_dates(tree, url, timezone, now=now)
 
     boilerplate.remove_chrome(tree, keep=heading)
+    boilerplate.mark_article(tree, heading)
     captions = take_captions(tree)
     linked_headings, link_density = _listing_signals(tree)
     document = bare_extraction(tree, url=url, **TRAFILATURA_OPTIONS)

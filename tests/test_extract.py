@@ -47,11 +47,18 @@ PAGE_NAMES = sorted(p.stem for p in PAGES.glob("*.json"))
 FIELD_CASES = [(n, f) for n in PAGE_NAMES for f in FIELDS if f in expected(n)]
 ABSENT_CASES = [(n, s) for n in PAGE_NAMES for s in expected(n).get("absent", [])]
 ARTICLES = [n for n in PAGE_NAMES if expected(n)["is_article"]]
+STRUCTURE_CASES = [(n, f) for n in PAGE_NAMES for f in ("captions", "links") if f in expected(n)]
 
 
 @pytest.mark.parametrize(("name", "field"), FIELD_CASES)
 def test_field_matches_the_saved_expectation(name, field):
     assert getattr(extracted(name), field) == expected(name)[field]
+
+
+@pytest.mark.parametrize(("name", "field"), STRUCTURE_CASES)
+def test_captions_and_links_match_the_saved_expectation(name, field):
+    value = getattr(extracted(name), field)
+    assert (list(value) if field == "captions" else value) == expected(name)[field]
 
 
 @pytest.mark.parametrize("name", ARTICLES)
