@@ -252,6 +252,8 @@ def _with_declared_kicker(text: str, declared: list[str]) -> str:
         other = candidate.casefold()
         if other == folded:
             return text
+        if "".join(other.split()) == "".join(folded.split()):
+            return candidate  # same words; the publisher's spacing ("पकड़ा:</span>दो" lost a space)
         kicker = other[: -len(folded)] if other.endswith(folded) else ""
         if kicker.rstrip().endswith(":") and 0 < len(kicker) <= _KICKER_MAX_CHARS:
             return candidate  # "Kenia: " + heading: the publisher's title has the kicker

@@ -203,6 +203,13 @@ def test_title_without_a_heading_is_the_json_ld_headline_not_the_suffixed_og_tit
     assert extract(html, now=NOW).title == "Floods recede in Atyrau \u2018for now\u2019"
 
 
+def test_title_takes_the_publishers_spacing_when_the_heading_lost_a_space():
+    ld = '{"@type": "NewsArticle", "headline": "Аким встретился с жителями: обсудили отопление"}'
+    html = _titled_page(f'<script type="application/ld+json">{ld}</script>',
+                        "<h1><span>Аким встретился с жителями:</span>обсудили отопление</h1>")
+    assert extract(html, now=NOW).title == "Аким встретился с жителями: обсудили отопление"
+
+
 def test_title_reads_a_line_break_in_the_heading_as_a_space():
     html = _titled_page("", "<h1>Аким области<br>встретился с жителями</h1>")
     assert extract(html, now=NOW).title == "Аким области встретился с жителями"
