@@ -326,20 +326,28 @@ _SEPARATOR = re.compile(r"^\s*(?:\||-|–|—|::|·|/|--|ㅣ)\s*")
 _QUOTES = "'’‘\"“”"
 
 
+SUFFIX_KEPT = "truth keeps the site suffix of <title>/og:title; ours cuts it"
+CUT_AT_QUOTE = "truth cut at a quote mark (annotation artefact)"
+
+
 def title_gap_reason(page: dict, got: str | None) -> str:
     truth = page["truth"]["title"]
     mine, want = normalise_title(got), normalise_title(truth)
     if want.startswith(mine) and _SEPARATOR.match(want[len(mine):]):
-        return "truth keeps the site suffix of <title>/og:title; ours cuts it"
-    if mine.startswith(want) and mine[len(want):len(want) + 1] in _QUOTES:
-        return "truth cut at a quote mark (annotation artefact)"
+        return SUFFIX_KEPT
     tree = extract_module.parse_html(extract_module.decode_html(page["html"], page.get("headers"))[0])
     heading = pagemeta.main_heading(tree) if tree is not None else None
     visible = normalise_title(pagemeta.heading_text(heading)) if heading is not None else None
     og = normalise_title(pagemeta.meta_content(tree, "og:title")) if tree is not None else ""
     ld = normalise_title(pagemeta.json_ld_headline(pagemeta.json_ld_objects(tree))) if tree is not None else ""
+    head = tree.find(".//title") if tree is not None else None
+    head_title = normalise_title(head.text_content()) if head is not None else ""
+    for full in (mine, og, ld, head_title):
+        if full.startswith(want) and full[len(want):].lstrip()[:1] in tuple(_QUOTES):
+            return CUT_AT_QUOTE
     if visible == mine:
         source = "og:title" if want == og else "JSON-LD headline" if want == ld else "another title"
+        source = "<title>" if source == "another title" and want == head_title else source
         return f"ours is the visible <h1>; truth is the {source}, worded differently"
     return "other: see the page"
 
@@ -368,6 +376,12 @@ def print_gaps(rows: list[tuple[dict, dict, float]]) -> None:
     print("\nGap reasons:")
     for reason, count in reasons.most_common():
         print(f"  {count:>3}  {reason}")
+    titled = [(page, result) for page, result, _ in rows if title_matches(result["title"], page["truth"]) is not None]
+    right = sum(bool(title_matches(result["title"], page["truth"])) for page, result in titled)
+    artefacts = reasons[f"title: {SUFFIX_KEPT}"] + reasons[f"title: {CUT_AT_QUOTE}"]
+    print(f"\nTitle exact {right}/{len(titled)} = {right / len(titled):.3f}; leaving out the {artefacts} pages whose "
+          f"truth keeps a site suffix or is cut at a quote: {right}/{len(titled) - artefacts} = "
+          f"{right / max(len(titled) - artefacts, 1):.3f}")
 
 
 # --- demo portal: site-level template learning --------------------------------------
