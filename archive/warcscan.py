@@ -110,9 +110,13 @@ class _GzipMembers:
             except zlib.error as exc:
                 where = "not gzip data" if self.member_start == 0 and not decomp.eof else "gzip data corrupt"
                 raise WarcFormatError(self.member_start, f"{where} ({exc})") from None
-            self.next_raw += len(data) - len(decomp.unconsumed_tail) - len(decomp.unused_data)
             if decomp.eof:
+                # At the member's end zlib may report the same leftover bytes as both
+                # unconsumed_tail and unused_data: count them once.
+                self.next_raw += len(data) - len(decomp.unused_data)
                 self.tail = decomp.unused_data
+            else:
+                self.next_raw += len(data) - len(decomp.unconsumed_tail)
             if out:
                 return out
         return b""

@@ -259,3 +259,16 @@ def test_cli_one_line_for_a_missing_data_directory(tmp_path):
     result = run_cli("verify", "--data", str(tmp_path / "nowhere"))
     assert result.returncode != 0
     assert result.stderr.strip() == f"Error: no data directory at {tmp_path / 'nowhere'}"
+
+
+def test_records_larger_than_one_read_keep_their_extents(tmp_path):
+    """A body that decompresses past one read must not shift the next record's offset."""
+    from archive.warc import HttpExchange, WarcWriter
+    from archive.warcscan import scan_warc
+
+    with WarcWriter(tmp_path) as writer:
+        captures = [writer.write_exchange(HttpExchange(f"http://127.0.0.1/big/{i}", 200, [], b"x" * 300_000))
+                    for i in range(3)]
+        name = writer.filename
+    responses = [r for r in scan_warc(tmp_path / name) if r.rec_type == "response"]
+    assert [(r.offset, r.length) for r in responses] == [(c.warc_offset, c.warc_length) for c in captures]
