@@ -151,7 +151,7 @@ class WarcWriter:
         self.hostname = hostname or socket.gethostname()
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._record_ids = record_ids
-        self._on_close = on_close
+        self.on_close = on_close
         self._serial = 0
         self._file: io.FileIO | None = None
         self._writer: WARCWriter | None = None
@@ -216,8 +216,8 @@ class WarcWriter:
         closed = self.directory / self.filename
         self._file = self._writer = None
         self.filename = None
-        if self._on_close is not None:
-            self._on_close(closed)  # e.g. index the finished file, in step with rotation
+        if self.on_close is not None:
+            self.on_close(closed)  # e.g. index the finished file, in step with rotation
 
     def sync(self) -> None:
         """Make every record written so far durable on disk."""

@@ -38,6 +38,7 @@ TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
+DUPEFILTER_CLASS = "crawler.dupefilter.ArchiveDupeFilter"  # on resume, archived URLs count as seen
 DOWNLOADER_MIDDLEWARES = {
     # RFC 9309: an unreachable or 5xx robots.txt disallows the host, a 4xx allows it.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
@@ -63,6 +64,7 @@ NEWSARCHIVE_OPERATOR = ""  # written into every warcinfo record
 NEWSARCHIVE_WARC_ENABLED = True
 NEWSARCHIVE_WARC_PREFIX = "newsarchive"
 NEWSARCHIVE_WARC_MAX_SIZE = 1_000_000_000
+NEWSARCHIVE_CDXJ = True  # write <data>/indexes/<warc>.cdxj as each WARC file is closed
 NEWSARCHIVE_DEDUP = True  # a payload seen before at the same URL is written as a revisit record
 NEWSARCHIVE_MAX_PAGES = 0  # whole crawl; 0 = no limit
 NEWSARCHIVE_SITE_BUDGET = 20_000  # per origin, so one trap cannot eat a crawl

@@ -15,7 +15,8 @@ PROBLEMS_SHOWN = 20
 @cli.command()
 @data_option
 @click.option("--repair", is_flag=True,
-              help="First finish the .open WARC files a killed crawl left: cut back to the last complete exchange.")
+              help="First recover from a killed crawl: cut .open WARC files back to the last complete exchange, "
+                   "index the records the catalog missed, mark the dead crawl interrupted.")
 @click.option("--no-catalog", is_flag=True, help="Check the WARC files only, not the catalog's pointers into them.")
 def verify(data_dir, repair, no_catalog):
     """Check that the WARC files are intact and the catalog points where it says.
@@ -30,12 +31,12 @@ def verify(data_dir, repair, no_catalog):
         newsarchive verify --data ./data
         newsarchive verify --data ./data --repair     # after a crawl was killed
     """
-    from archive.repair import repair_open_files
+    from archive.recover import recover
     from archive.verify import verify as verify_archive
 
     if repair:
-        for result in repair_open_files(data_dir):
-            click.echo("repair: " + result.describe())
+        for line in recover(data_dir).describe():
+            click.echo("repair: " + line)
     report = verify_archive(data_dir, check_catalog=not no_catalog)
     catalog = "" if no_catalog else f"; {report.rows_checked} catalog rows checked"
     click.echo(f"{data_dir}: {report.files} WARC files, {report.records} records "

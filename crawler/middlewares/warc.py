@@ -15,8 +15,10 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet.threads import deferToThread
 
-from archive.errors import WarcWriteError
+from archive.errors import IndexBuildError, WarcWriteError
+from archive.cdxj import index_warc, indexes_dir
 from archive.dedup import DedupIndex
 from archive.warc import HttpExchange, RevisitOf, WarcWriter, payload_digest
 from crawler import signals as archive_signals
@@ -33,6 +35,8 @@ class WarcCaptureMiddleware:
         self.dedup = dedup
         self.stats = crawler.stats
         self.write_error: WarcWriteError | None = None
+        self.index_dir = None
+        self._closing = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -57,6 +61,9 @@ class WarcCaptureMiddleware:
         )
         dedup = DedupIndex(data.catalog_path) if settings.getbool("NEWSARCHIVE_DEDUP") else None
         middleware = cls(crawler, writer, dedup)
+        if settings.getbool("NEWSARCHIVE_CDXJ"):
+            middleware.index_dir = indexes_dir(data.path)
+            writer.on_close = middleware.index_closed_file
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
@@ -99,11 +106,27 @@ class WarcCaptureMiddleware:
         self.crawler.signals.send_catch_log(
             archive_signals.fetch_failed, request=request, reason=f"{type(exception).__name__}: {exception}")
 
+    def index_closed_file(self, path):
+        """CDXJ for a WARC just closed, in step with rotation (off the reactor while crawling)."""
+        if self._closing:
+            _index_quietly(path, self.index_dir)
+        else:
+            deferToThread(_index_quietly, path, self.index_dir)
+
     def spider_closed(self, spider, reason):
+        self._closing = True
         self.writer.close()
         if self.dedup is not None:
             self.dedup.close()
         self.stats.set_value("warc/files", len(self.writer.files_written))
+
+
+def _index_quietly(path, index_dir) -> None:
+    """A missing index is not worth stopping a crawl: `newsarchive index` builds it later."""
+    try:
+        index_warc(path, index_dir)
+    except IndexBuildError as exc:
+        logger.warning("%s; run newsarchive index to retry", exc)
 
 
 def exchange_from(request, response) -> HttpExchange:
