@@ -107,8 +107,8 @@ def demo():
     from crawler.demo.sites import SITE_CLASSES
 
     results = []
-    for site_class in SITE_CLASSES.values():
-        site = site_class("http://127.0.0.1:8000", DEMO_ARTICLES_PER_SITE)
+    for port, site_class in enumerate(SITE_CLASSES.values(), start=8001):
+        site = site_class(f"http://127.0.0.1:{port}", DEMO_ARTICLES_PER_SITE)  # one site per origin, as served
         for truth in site.expected_articles:
             served = site.respond(urlsplit(truth.url).path)
             article = extract(served.body, truth.url, {"Content-Type": served.content_type}, now=NOW)
