@@ -23,9 +23,14 @@ paragraphs and drop those that are chrome beyond doubt: phone-number lines,
 bare links ("Источник: https://…"), bare dates and view counters,
 short all-caps labels ("ФОТОГАЛЕРЕЯ"), lines that start with a known chrome
 phrase in kk/ru/en (or hold one and do not end like a sentence), and
-a leading repeat of the title (a kicker in front or not). A paragraph in the middle of the text is never
-touched, and a line that reads like a sentence (long, or ending with a full
-stop after several words) is never dropped.
+a leading repeat of the title (a kicker in front or not). A paragraph in the
+middle of the text is not touched, and a line that reads like a sentence
+(long, or ending with a full stop after several words) is never dropped,
+with two narrow exceptions: a short photo-credit line ("Фото: пресс-служба")
+goes wherever it is, and a bare "More from …" / "Читайте также" / "Тағы
+оқыңыз" heading in the second half of the text ends it (what follows is
+the theme's list of other news). A line "© …" or "All rights reserved" is
+the footer even when it reads like a sentence.
 """
 
 from __future__ import annotations
@@ -259,6 +264,8 @@ def trim_text(text: str, title: str | None = None) -> str:
     the items of a list stay together, one per line, and are never chrome.
     """
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
+    paragraphs = [p for p in paragraphs if not _is_photo_credit(p)]
+    paragraphs = _cut_trailing_section(paragraphs)
     title_key = _key(title) if title else None
     while paragraphs and (_is_chrome_line(paragraphs[0]) or _is_title_line(paragraphs[0], title_key)):
         paragraphs.pop(0)
@@ -268,6 +275,30 @@ def trim_text(text: str, title: str | None = None) -> str:
 
 
 _KICKER_CHARS = 60
+# Headings of the "more news" section some themes put inside the article container.
+_SECTION_LABELS = re.compile(
+    r"^(?:more from\b.*|related(?: articles| stories| news)?|read (?:more|also|next)|see also|latest news|"
+    r"читайте также|по теме|похожие новости|другие новости|последние новости|"
+    r"тағы оқыңыз|тақырыпқа қатысты|соңғы жаңалықтар|басқа жаңалықтар)\s*:?$",
+    re.IGNORECASE,
+)
+_SECTION_LABEL_CHARS = 40
+_PHOTO_CREDIT = re.compile(r"^(?:photo|photos|фото|сурет|photo by)\s*:", re.IGNORECASE)
+_PHOTO_CREDIT_CHARS = 60
+
+
+def _cut_trailing_section(paragraphs: list[str]) -> list[str]:
+    """Cut at a "More from …" / "Читайте также" heading in the second half, and all after it."""
+    for index in range(len(paragraphs) // 2 + 1, len(paragraphs)):
+        line = paragraphs[index]
+        if len(line) <= _SECTION_LABEL_CHARS and _SECTION_LABELS.match(line.strip()):
+            return paragraphs[:index]
+    return paragraphs
+
+
+def _is_photo_credit(line: str) -> bool:
+    """"Photo: AFP", "Фото: пресс-служба акимата": a credit line, anywhere in the text."""
+    return len(line) <= _PHOTO_CREDIT_CHARS and bool(_PHOTO_CREDIT.match(line))
 
 
 def _is_title_line(line: str, title_key: str | None) -> bool:

@@ -348,3 +348,19 @@ def test_trim_drops_a_closing_phone_line(phone):
 def test_trim_keeps_a_sentence_that_merely_mentions_a_chrome_word():
     text = "The akim visited the plant.\n\nThe cookie factory opened."
     assert trim_text(text) == text
+
+
+def test_trim_cuts_a_more_news_section_in_the_second_half():
+    text = ("Аким провёл приём граждан по личным вопросам.\n\nНа приём пришли 14 жителей района.\n\n"
+            "Читайте также\n\nВ районе открыли школу\n\nОтремонтирована дорога")
+    assert trim_text(text) == "Аким провёл приём граждан по личным вопросам.\n\nНа приём пришли 14 жителей района."
+
+
+def test_trim_keeps_a_more_news_label_in_the_first_half():
+    text = "Читайте также\n\nАким провёл приём граждан.\n\nНа приём пришли 14 жителей.\n\nВсе вопросы решены."
+    assert "Аким провёл приём граждан." in trim_text(text)
+
+
+def test_trim_drops_a_photo_credit_line_in_the_middle():
+    text = "Мектеп ашылды.\n\nФото: аудан әкімдігінің баспасөз қызметі\n\nОқушылар келді."
+    assert trim_text(text) == "Мектеп ашылды.\n\nОқушылар келді."
