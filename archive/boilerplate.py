@@ -28,7 +28,7 @@ middle of the text is not touched, and a line that reads like a sentence
 (long, or ending with a full stop after several words) is never dropped,
 with two narrow exceptions: a short photo-credit line ("Фото: пресс-служба")
 goes wherever it is, and a bare "More from …" / "Читайте также" / "Тағы
-оқыңыз" heading in the second half of the text ends it (what follows is
+оқыңыз" heading with more text before it than after ends it (what follows is
 the theme's list of other news). A line "© …" or "All rights reserved" is
 the footer even when it reads like a sentence.
 """
@@ -288,11 +288,14 @@ _PHOTO_CREDIT_CHARS = 60
 
 
 def _cut_trailing_section(paragraphs: list[str]) -> list[str]:
-    """Cut at a "More from …" / "Читайте также" heading in the second half, and all after it."""
-    for index in range(len(paragraphs) // 2 + 1, len(paragraphs)):
-        line = paragraphs[index]
-        if len(line) <= _SECTION_LABEL_CHARS and _SECTION_LABELS.match(line.strip()):
+    """Cut at a "More from …" / "Читайте также" heading with more text before it than after, and all after it."""
+    total = sum(len(p) for p in paragraphs)
+    before = 0
+    for index, line in enumerate(paragraphs):
+        if index and before >= total - before - len(line) and len(line) <= _SECTION_LABEL_CHARS \
+                and _SECTION_LABELS.match(line.strip()):
             return paragraphs[:index]
+        before += len(line)
     return paragraphs
 
 

@@ -350,13 +350,13 @@ def test_trim_keeps_a_sentence_that_merely_mentions_a_chrome_word():
     assert trim_text(text) == text
 
 
-def test_trim_cuts_a_more_news_section_in_the_second_half():
+def test_trim_cuts_a_more_news_section_after_most_of_the_text():
     text = ("Аким провёл приём граждан по личным вопросам.\n\nНа приём пришли 14 жителей района.\n\n"
             "Читайте также\n\nВ районе открыли школу\n\nОтремонтирована дорога")
     assert trim_text(text) == "Аким провёл приём граждан по личным вопросам.\n\nНа приём пришли 14 жителей района."
 
 
-def test_trim_keeps_a_more_news_label_in_the_first_half():
+def test_trim_keeps_a_more_news_label_before_most_of_the_text():
     text = "Читайте также\n\nАким провёл приём граждан.\n\nНа приём пришли 14 жителей.\n\nВсе вопросы решены."
     assert "Аким провёл приём граждан." in trim_text(text)
 
