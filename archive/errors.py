@@ -42,3 +42,7 @@ class QueryError(NewsArchiveError):
 
 class DateFilterError(QueryError):
     """A --since/--until value that names no date."""
+
+
+class SiteBusy(NewsArchiveError):
+    """A crawl of this site is already running (its lock file is held by another process)."""
