@@ -163,14 +163,12 @@ def load_profiles(path: str | Path) -> tuple[list[SiteProfile], list[ProfileErro
 
 def parse_profiles(text: str, path: str = "sites.toml") -> tuple[list[SiteProfile], list[ProfileError]]:
     """:func:`load_profiles` on text already read; ``path`` is only used in messages."""
+    errors: list[ProfileError] = []
     try:
         document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"at line (\d+)", str(exc))
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        return [], [ProfileError(path, int(line.group(1)) if line else 0, None, f"not valid TOML: {reason}")]
+    except tomllib.TOMLDecodeError:
+        document = _parse_by_site(text, path, errors)
     lines = KeyLines(text)
-    errors: list[ProfileError] = []
     for key in document:
         if key not in ("presets", "sites"):
             errors.append(ProfileError(path, lines.line((key,)), None,
@@ -185,6 +183,38 @@ def parse_profiles(text: str, path: str = "sites.toml") -> tuple[list[SiteProfil
             errors.append(ProfileError(path, lines.line(invalid.key), site_id, invalid.message))
     errors.sort(key=lambda error: error.line)
     return profiles, errors
+
+
+def _parse_by_site(text: str, path: str, errors: list[ProfileError]) -> dict:
+    """A file with a TOML syntax error, parsed one ``[sites.<id>]`` / ``[presets.<name>]`` at a time.
+
+    Each part keeps its line numbers (the other lines are blanked), so a
+    mistake in one site's table costs that site only, reported at its line.
+    """
+    owners = []
+    owner: tuple[str, ...] = ()
+    for line in text.splitlines():
+        header = _HEADER.match(line)
+        if header:
+            owner = _key_path(header.group(1))[:2]
+        owners.append(owner)
+    document: dict = {}
+    for part_owner in dict.fromkeys(owners):
+        part = "\n".join(line if o == part_owner else "" for line, o in zip(text.splitlines(), owners))
+        try:
+            parsed = tomllib.loads(part)
+        except tomllib.TOMLDecodeError as exc:
+            number = re.search(r"at line (\d+)", str(exc))
+            reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+            site = part_owner[1] if len(part_owner) == 2 and part_owner[0] == "sites" else None
+            errors.append(ProfileError(path, int(number.group(1)) if number else 0, site, f"not valid TOML: {reason}"))
+            continue
+        for key, value in parsed.items():
+            if isinstance(value, dict) and isinstance(document.get(key), dict):
+                document[key].update(value)
+            else:
+                document.setdefault(key, value)
+    return document
 
 
 class _Invalid(Exception):
