@@ -16,12 +16,14 @@ list items and table rows one per line ("- item", "| a | b |").
 Measured by ``benchmarks/extraction.py`` (trafilatura 2.3.1, the 158 usable
 pages of shared/realpages; mean per-page token scores against the truth
 body; ms/page = mean of each page's fastest of 3 runs, the modes interleaved
-page by page on a busy shared 2-core machine, so compare the ratios)::
+page by page on a shared 2-core machine, so compare the ratios)::
 
     mode                      P      R      F1    title  date   ms/page
-    trafilatura defaults    0.950  0.983  0.963  0.690  0.956   142.8
-    trafilatura fast=True   0.950  0.961  0.946  0.690  0.956   106.6
-    ours                    0.969  0.982  0.974  0.766  0.981   107.6
+    trafilatura defaults    0.950  0.983  0.963  0.690  0.956   48.0
+    trafilatura fast=True   0.950  0.961  0.946  0.690  0.956   36.1
+    ours                    0.971  0.982  0.975  0.766  0.981   37.3
+
+(On a busier run: 142.8 / 106.6 / 107.6 ms, the same ratios.)
 
 Title: of the 37 misses, 15 are pages whose truth keeps a site suffix or is
 cut at a quote mark (annotation artefacts of the weaker scrapinghub truth),
