@@ -4,11 +4,12 @@
 one after another, each in its own process (a crash, a memory leak or a stuck
 reactor ends with that process), under a per-site lock so that an overlapping
 run never crawls the same site twice at once. Each crawl's output goes to
-``<data>/logs/<site>/<time>.log``.
+``<data>/logs/<site>/<time>-<pid>.log``.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -71,7 +72,7 @@ def run_site(profile, data_dir: Path, now: datetime) -> tuple[bool, str]:
     from archive.schedule import site_lock
 
     logs = data_dir / "logs" / profile.id
-    log_path = logs / f"{now:%Y%m%dT%H%M%SZ}.log"
+    log_path = logs / f"{now:%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
     try:
         with site_lock(data_dir, profile.id):
             logs.mkdir(parents=True, exist_ok=True)
