@@ -96,3 +96,19 @@ def site_lock(data_dir: Path, site_id: str):
         yield path
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def site_locked(data_dir: Path, site_id: str) -> bool:
+    """True while some process holds the site's lock (checked without creating anything)."""
+    path = Path(data_dir) / "locks" / f"{site_id}.lock"
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)

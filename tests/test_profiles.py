@@ -256,3 +256,13 @@ def test_sites_list_shows_each_valid_site(tmp_path, monkeypatch):
     assert result.exit_code == 0
     assert result.output.split() == ["atyrau", "6h", "Asia/Almaty", "https://atyrau.example.kz/ru/", "Atyrau",
                                      "(extends", "bitrix)"]
+
+
+def test_sites_check_names_a_misspelt_scrapy_setting_and_guesses_the_right_one(tmp_path, monkeypatch):
+    path = write(tmp_path, monkeypatch, numbered(
+        "[presets.bitrix]", "politeness = { DOWNLOAD_DELAI = 2 }",
+        "[sites.a]", 'extends = "bitrix"', 'start_urls = ["https://a.kz/"]'))
+    result = CliRunner().invoke(cli, ["sites", "check", "--file", path])
+    assert result.exit_code == 1
+    assert ('sites.toml:2: site "a": politeness "DOWNLOAD_DELAI" is not a Scrapy or newsarchive setting; '
+            "did you mean DOWNLOAD_DELAY?") in result.output

@@ -11,11 +11,13 @@ import textwrap
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from click.testing import CliRunner
 
 from archive.catalog import Catalog
 from archive.errors import SiteBusy
 from archive.profiles import load_profiles, parse_profiles
 from archive.schedule import plan, read_crawls, site_lock
+from crawler.cli import cli
 from crawler.demo.portal import DemoPortal
 
 LOOPBACK_PRESET = """\
@@ -63,6 +65,18 @@ def test_without_a_catalog_every_site_is_due(tmp_path):
     (site,), _ = parse_profiles('[sites.a]\nstart_urls = ["https://a.kz/"]\n')
     (entry,) = plan([site], read_crawls(tmp_path / "no-catalog.db"))
     assert entry.next_due is None and entry.is_due(datetime.now(timezone.utc))
+
+
+def test_schedule_tells_a_running_crawl_from_one_that_stopped_without_finishing(tmp_path):
+    sites, data = tmp_path / "sites.toml", tmp_path / "data"
+    sites.write_text('[sites.aktau]\nstart_urls = ["https://aktau.kz/ru/"]\n')
+    with Catalog(data / "catalog.db") as catalog:
+        catalog.start_crawl(["https://aktau.kz/ru/"])
+    with site_lock(data, "aktau"):
+        running = CliRunner().invoke(cli, ["schedule", "--file", str(sites), "--data", str(data)])
+    stopped = CliRunner().invoke(cli, ["schedule", "--file", str(sites), "--data", str(data)])
+    assert running.output.splitlines()[1].endswith(" running")
+    assert stopped.output.splitlines()[1].endswith(" stopped before finishing (killed or crashed)")
 
 
 # -- the per-site lock -------------------------------------------------------------------

@@ -26,11 +26,13 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if moment else "now"
 
 
-def _result(crawl: dict | None) -> str:
+def _result(crawl: dict | None, locked: bool) -> str:
     if crawl is None:
         return "never crawled"
+    if crawl["status"] == "running":
+        return "running" if locked else "stopped before finishing (killed or crashed)"
     counts = f"{crawl['pages'] or 0} pages, {crawl['articles'] or 0} articles, {crawl['errors'] or 0} errors"
-    return f"{crawl['status']} ({counts})" if crawl["status"] != "running" else "running (or stopped without a word)"
+    return f"{crawl['status']} ({counts})"
 
 
 @cli.command()
@@ -43,17 +45,18 @@ def schedule(sites_file, data_dir):
     Example:
         newsarchive schedule --file sites.toml --data ./data
     """
-    from archive.schedule import plan, read_crawls
+    from archive.schedule import plan, read_crawls, site_locked
 
     profiles, _ = load_or_fail(sites_file)
+    data = DataDir(data_dir)
     now = datetime.now(timezone.utc)
     click.echo(f"{'SITE':20} {'CADENCE':14} {'LAST CRAWL':21} {'NEXT DUE':21} RESULT")
-    for entry in plan(profiles, read_crawls(DataDir(data_dir).catalog_path)):
+    for entry in plan(profiles, read_crawls(data.catalog_path)):
         last = entry.last_crawl
         started = datetime.fromisoformat(last["started_at"].replace("Z", "+00:00")) if last else None
         due = "due now" if entry.is_due(now) else _when(entry.next_due)
         click.echo(f"{entry.profile.id:20} {entry.profile.cadence.text:14} {_when(started) if last else '-':21} "
-                   f"{due:21} {_result(last)}")
+                   f"{due:21} {_result(last, site_locked(data.path, entry.profile.id))}")
 
 
 def crawl_command(profile, data_dir: Path) -> list[str]:
@@ -100,7 +103,9 @@ def run_due(sites_file, data_dir):
     crawl is still running is skipped.
 
     \b
-    Example (crontab, every 15 minutes):
+    Example:
+        newsarchive run-due --file sites.toml --data ./data
+        # crontab, every 15 minutes:
         */15 * * * * cd /srv/archive && newsarchive run-due --file sites.toml --data data
     """
     from archive.schedule import plan, read_crawls

@@ -31,10 +31,44 @@ def load_or_fail(sites_file: Path, *, quiet_errors: bool = False):
     if not sites_file.exists():
         raise click.ClickException(f"no profiles file {sites_file} (start one with: newsarchive sites add URL)")
     profiles, errors = load_profiles(sites_file)
+    profiles, errors = checked_settings(profiles, errors, sites_file)
     if not quiet_errors:
         for error in errors:
             click.echo(f"error: {error}", err=True)
     return profiles, errors
+
+
+def known_setting_names() -> set[str]:
+    """Scrapy's settings and newsarchive's own: what a profile's politeness table may set."""
+    from scrapy.settings import default_settings
+
+    from crawler import settings
+
+    return {name for module in (default_settings, settings) for name in dir(module) if name.isupper()}
+
+
+def checked_settings(profiles, errors, sites_file: Path):
+    """Move profiles whose politeness names a setting nobody reads (a typo does nothing) to the errors."""
+    from difflib import get_close_matches
+
+    from archive.profiles import KeyLines, ProfileError
+
+    known = known_setting_names()
+    lines = KeyLines(sites_file.read_text(encoding="utf-8"))
+    good = []
+    for profile in profiles:
+        unknown = [name for name in profile.politeness if name not in known]
+        if not unknown:
+            good.append(profile)
+            continue
+        name = unknown[0]
+        keys = [("sites", profile.id, "politeness", name), ("presets", profile.extends or "", "politeness", name)]
+        line = next((lines.line(key) for key in keys if lines.line(key) > lines.line(key[:2])), profile.line)
+        guess = get_close_matches(name, known, n=1)
+        hint = f"; did you mean {guess[0]}?" if guess else ""
+        errors.append(ProfileError(str(sites_file), line, profile.id,
+                                   f'politeness "{name}" is not a Scrapy or newsarchive setting{hint}'))
+    return good, sorted(errors, key=lambda error: error.line)
 
 
 @cli.group()
