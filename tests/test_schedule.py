@@ -218,3 +218,13 @@ def test_sites_add_refuses_an_id_already_in_the_file(demo, tmp_path):
     result = run_cli("sites", "add", demo.sites["ru"].start_url, "--id", "kk", "--pause", "0", "--file", str(sites))
     assert result.returncode == 1
     assert "already has a site 'kk'" in result.stderr
+
+
+def test_run_due_runs_the_valid_sites_of_a_file_with_a_bad_one_and_says_so(demo, tmp_path):
+    sites, data = tmp_path / "sites.toml", tmp_path / "data"
+    sites.write_text(LOOPBACK_PRESET + site_table("kk", demo.sites["kk"].start_url)
+                     + '\n[sites.typo]\nstart_urls = ["http://127.0.0.1:9/"]\ncadence = "every 6 hourz"\n')
+    result = run_cli("run-due", "--file", str(sites), "--data", str(data))
+    assert result.returncode == 1
+    assert 'site "typo": cadence "every 6 hourz" is not a cadence' in result.stderr
+    assert re.search(r"^kk: crawl \S+: finished", result.stdout, re.M)

@@ -99,8 +99,9 @@ def run_site(profile, data_dir: Path, now: datetime) -> tuple[bool, str]:
 def run_due(sites_file, data_dir):
     """Crawl every site that is due, once, one after another; for cron or a systemd timer.
 
-    Exits 1 if any crawl failed (the others still ran). A site whose previous
-    crawl is still running is skipped.
+    Exits 1 if any crawl failed (the others still ran) or any profile is
+    invalid (the valid ones still ran), so cron mails and systemd shows it. A
+    site whose previous crawl is still running is skipped.
 
     \b
     Example:
@@ -110,13 +111,13 @@ def run_due(sites_file, data_dir):
     """
     from archive.schedule import plan, read_crawls
 
-    profiles, _ = load_or_fail(sites_file)
+    profiles, errors = load_or_fail(sites_file)
     data = DataDir(data_dir).prepare()
     now = datetime.now(timezone.utc)
     due = [entry.profile for entry in plan(profiles, read_crawls(data.catalog_path)) if entry.is_due(now)]
     if not due:
         click.echo("nothing is due")
-        return
+        sys.exit(1 if errors else 0)
     failures = 0
     for profile in due:
         click.echo(f"{profile.id}: crawling {' '.join(profile.start_urls)}")
@@ -124,5 +125,5 @@ def run_due(sites_file, data_dir):
         failures += not succeeded
         click.echo(f"{profile.id}: {line}")
     click.echo(f"{len(due) - failures} of {len(due)} due crawl(s) ran without failing")
-    if failures:
+    if failures or errors:
         sys.exit(1)

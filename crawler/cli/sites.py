@@ -24,7 +24,7 @@ def file_option(command):
                         type=click.Path(path_type=Path), help="The site profiles file (TOML).")(command)
 
 
-def load_or_fail(sites_file: Path, *, quiet_errors: bool = False):
+def load_or_fail(sites_file: Path):
     """The valid profiles; every error on stderr (a bad profile never hides the good ones)."""
     from archive.profiles import load_profiles
 
@@ -32,9 +32,8 @@ def load_or_fail(sites_file: Path, *, quiet_errors: bool = False):
         raise click.ClickException(f"no profiles file {sites_file} (start one with: newsarchive sites add URL)")
     profiles, errors = load_profiles(sites_file)
     profiles, errors = checked_settings(profiles, errors, sites_file)
-    if not quiet_errors:
-        for error in errors:
-            click.echo(f"error: {error}", err=True)
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
     return profiles, errors
 
 
