@@ -173,8 +173,12 @@ def parse_profiles(text: str, path: str = "sites.toml") -> tuple[list[SiteProfil
         if key not in ("presets", "sites"):
             errors.append(ProfileError(path, lines.line((key,)), None,
                                        f'unknown top-level table "{key}" (known: presets, sites)'))
-    presets = document.get("presets", {})
-    sites = document.get("sites", {})
+    presets, sites = document.get("presets", {}), document.get("sites", {})
+    for key, value in (("presets", presets), ("sites", sites)):
+        if not isinstance(value, dict):
+            errors.append(ProfileError(path, lines.line((key,)), None, f"{key} must be tables ([{key}.<name>])"))
+    presets = presets if isinstance(presets, dict) else {}
+    sites = sites if isinstance(sites, dict) else {}
     profiles = []
     for site_id, table in sites.items():
         try:
