@@ -36,6 +36,7 @@ _ARTICLE_PATH = re.compile(r"/\d{3,}(?:[-./]|$)|[-_/]\d{3,}(?:\.html?)?$|/20\d\d
 @dataclass
 class Probe:
     url: str
+    reachable: bool = True
     requests: int = 0
     robots: bool = False
     crawl_delay: float | None = None
@@ -97,8 +98,13 @@ def probe_site(url: str, *, user_agent: str, pause: float = 1.0) -> Probe:
     if robots is not None and not robots.can_fetch(user_agent, url):
         probe.problems.append(f"robots.txt disallows the start URL {url} for crawlers")
     status, content_type, body = fetcher.get(url)
+    if status == 0:
+        probe.reachable = False
+        probe.problems.append(f"cannot reach {url}: {body.decode(errors='replace')}")
+        probe.requests = fetcher.count
+        return probe
     if status != 200:
-        probe.problems.append(f"start URL answered {status or body.decode(errors='replace')}")
+        probe.problems.append(f"start URL answered HTTP {status}")
     elif "html" in content_type or body.lstrip()[:1] == b"<":
         _read_page(url, body, probe)
     _read_sitemap(fetcher, probe.sitemaps or [origin + "/sitemap.xml"], probe)

@@ -228,3 +228,11 @@ def test_run_due_runs_the_valid_sites_of_a_file_with_a_bad_one_and_says_so(demo,
     assert result.returncode == 1
     assert 'site "typo": cadence "every 6 hourz" is not a cadence' in result.stderr
     assert re.search(r"^kk: crawl \S+: finished", result.stdout, re.M)
+
+
+def test_sites_add_of_an_unreachable_site_adds_nothing(tmp_path):
+    sites = tmp_path / "sites.toml"
+    result = run_cli("sites", "add", "http://127.0.0.1:9/news", "--pause", "0", "--file", str(sites))
+    assert result.returncode == 1
+    assert "cannot reach http://127.0.0.1:9/news" in result.stderr and "nothing added" in result.stderr
+    assert not sites.exists()

@@ -140,6 +140,8 @@ def add(url, sites_file, site_id, cadence, pause, contact):
         if site_id in taken:
             raise click.ClickException(f"{sites_file} already has a site {site_id!r}; choose another with --id")
     probe = probe_site(url, user_agent=user_agent(contact or "https://example.invalid/newsarchive"), pause=pause)
+    if not probe.reachable:
+        raise click.ClickException(f"{probe.problems[-1]}; nothing added to {sites_file}")
     text = render_site(site_id, profile_values(probe, cadence), findings(probe))
     _, errors = parse_profiles(text, str(sites_file))
     if errors:  # never append what `sites check` would reject
