@@ -1,6 +1,7 @@
 """Look at a news site once, politely, to write its first profile.
 
-A handful of plain GET requests, one at a time with a pause between them:
+A handful of plain GET requests, one at a time with a pause between them
+(robots.txt's Crawl-delay if longer), none to a path robots.txt disallows:
 robots.txt, the start page, one sitemap (and one child of a sitemap index),
 one feed. What they show (Crawl-delay, disallowed paths, sitemaps, feeds,
 listing pagination, article-looking links, the page's language and title)
@@ -26,6 +27,7 @@ from crawler.discovery import SKIPPED_SCHEMES, feed_urls, is_attachment, sitemap
 MAX_BYTES = 5 * 1024 * 1024
 TIMEOUT = 15
 SAMPLE_SIZE = 5
+MAX_PAUSE = 30.0  # a Crawl-delay longer than this is still honoured by the crawl, not by five probe requests
 _FEEDS = ("//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
           "[contains(@type, 'rss') or contains(@type, 'atom')]/@href")
 _NEXT = "//*[self::a or self::link][contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
@@ -95,20 +97,29 @@ def probe_site(url: str, *, user_agent: str, pause: float = 1.0) -> Probe:
     probe = Probe(url)
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
     robots = _read_robots(fetcher, origin, probe)
-    if robots is not None and not robots.can_fetch(user_agent, url):
-        probe.problems.append(f"robots.txt disallows the start URL {url} for crawlers")
-    status, content_type, body = fetcher.get(url)
-    if status == 0:
-        probe.reachable = False
-        probe.problems.append(f"cannot reach {url}: {body.decode(errors='replace')}")
-        probe.requests = fetcher.count
-        return probe
-    if status != 200:
-        probe.problems.append(f"start URL answered HTTP {status}")
-    elif "html" in content_type or body.lstrip()[:1] == b"<":
-        _read_page(url, body, probe)
-    _read_sitemap(fetcher, probe.sitemaps or [origin + "/sitemap.xml"], probe)
-    if probe.feeds:
+    fetcher.pause = max(pause, min(probe.crawl_delay or 0, MAX_PAUSE))
+
+    def allowed(target: str) -> bool:
+        if robots is None or robots.can_fetch(user_agent, target):
+            return True
+        probe.problems.append(f"robots.txt disallows {target}: not fetched")
+        return False
+
+    if allowed(url):
+        status, content_type, body = fetcher.get(url)
+        if status == 0:
+            probe.reachable = False
+            probe.problems.append(f"cannot reach {url}: {body.decode(errors='replace')}")
+            probe.requests = fetcher.count
+            return probe
+        if status != 200:
+            probe.problems.append(f"start URL answered HTTP {status}")
+        elif "html" in content_type or body.lstrip()[:1] == b"<":
+            _read_page(url, body, probe)
+    sitemap = (probe.sitemaps or [origin + "/sitemap.xml"])[0]
+    if allowed(sitemap):
+        _read_sitemap(fetcher, sitemap, probe, allowed)
+    if probe.feeds and allowed(probe.feeds[0]):
         status, _, body = fetcher.get(probe.feeds[0])
         probe.feed_items = len(feed_urls(body)) if status == 200 else 0
     probe.requests = fetcher.count
@@ -151,15 +162,15 @@ def _read_page(url: str, body: bytes, probe: Probe) -> None:
     probe.articles = [link for link in own if _looks_like_article(link) and link not in probe.pagination][:SAMPLE_SIZE]
 
 
-def _read_sitemap(fetcher: _Fetcher, candidates: list[str], probe: Probe) -> None:
-    status, _, body = fetcher.get(candidates[0])
+def _read_sitemap(fetcher: _Fetcher, url: str, probe: Probe, allowed) -> None:
+    status, _, body = fetcher.get(url)
     kind, locations = sitemap_urls(body) if status == 200 else ("", [])
     if not kind:
         if probe.sitemaps:
-            probe.problems.append(f"sitemap {candidates[0]} is not a readable sitemap")
+            probe.problems.append(f"sitemap {url} is not a readable sitemap")
         return
-    probe.sitemaps = list(dict.fromkeys([candidates[0], *probe.sitemaps]))
-    if kind == "sitemapindex" and locations:
+    probe.sitemaps = list(dict.fromkeys([url, *probe.sitemaps]))
+    if kind == "sitemapindex" and locations and allowed(locations[0]):
         probe.sitemaps.append(locations[0])
         status, _, body = fetcher.get(locations[0])
         kind, locations = sitemap_urls(body) if status == 200 else ("", [])

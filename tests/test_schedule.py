@@ -236,3 +236,23 @@ def test_sites_add_of_an_unreachable_site_adds_nothing(tmp_path):
     assert result.returncode == 1
     assert "cannot reach http://127.0.0.1:9/news" in result.stderr and "nothing added" in result.stderr
     assert not sites.exists()
+
+
+def test_sites_add_never_fetches_what_robots_disallows(demo, tmp_path):
+    site = demo.sites["kk"]
+    disallowed = site.absolute(site.disallowed_paths[-1])  # /kk/search
+    before = len(demo.requests("kk"))
+    result = run_cli("sites", "add", disallowed, "--pause", "0", "--file", str(tmp_path / "sites.toml"))
+    assert f"robots.txt disallows {disallowed}: not fetched" in result.stderr
+    paths = [entry.path for entry in demo.requests("kk")[before:]]
+    assert not any(path.startswith(site.disallowed_paths[-1]) for path in paths), paths
+
+
+def test_sites_add_waits_robots_crawl_delay_between_requests(tmp_path):
+    with DemoPortal(articles_per_site=3, crawl_delay=0.3) as slow:
+        result = run_cli("sites", "add", slow.sites["en"].start_url, "--pause", "0",
+                         "--file", str(tmp_path / "sites.toml"))
+        times = [entry.time for entry in slow.requests("en")]
+    assert result.returncode == 0, result.stderr
+    assert "DOWNLOAD_DELAY = 0.3" in (tmp_path / "sites.toml").read_text()
+    assert len(times) >= 3 and all(later - earlier >= 0.3 for earlier, later in zip(times, times[1:]))
