@@ -407,7 +407,7 @@ class KeyLines:
             for quote in ('"""', "'''"):
                 if value.count(quote) % 2 == 1:
                     in_string = quote
-            stripped = re.sub(_QUOTED, "", value.split("#", 1)[0] if '"' not in value else value)
+            stripped = re.sub(_QUOTED, "", value).split("#", 1)[0]  # strings first: "#" may be in a URL
             depth = max(0, depth + stripped.count("[") + stripped.count("{") - stripped.count("]") - stripped.count("}"))
 
     def line(self, key: tuple) -> int:

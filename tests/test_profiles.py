@@ -266,3 +266,8 @@ def test_sites_check_names_a_misspelt_scrapy_setting_and_guesses_the_right_one(t
     assert result.exit_code == 1
     assert ('sites.toml:2: site "a": politeness "DOWNLOAD_DELAI" is not a Scrapy or newsarchive setting; '
             "did you mean DOWNLOAD_DELAY?") in result.output
+
+
+def test_key_lines_ignore_brackets_in_strings_and_comments():
+    lines = KeyLines(numbered('[sites.a]', 'exclude = ["[?&]page=", "#top"]  # drops [1', 'cadence = "6h"'))
+    assert lines.line(("sites", "a", "cadence")) == 3
