@@ -77,9 +77,24 @@ def _utc(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+@dataclass(frozen=True)
+class SiteLock:
+    path: Path
+    fd: int  # pass it to the crawl process (``pass_fds``) and the lock lives as long as the crawl
+
+    def record_holder(self, pid: int) -> None:
+        """Name the process that does the work in the lock file, for the SiteBusy message."""
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"{pid}\n".encode(), 0)
+
+
 @contextmanager
 def site_lock(data_dir: Path, site_id: str):
-    """Hold ``<data>/locks/<site_id>.lock`` for the block; SiteBusy if another holder has it."""
+    """Hold ``<data>/locks/<site_id>.lock`` for the block (a :class:`SiteLock`); SiteBusy if it is held.
+
+    The lock belongs to the open file, not to this process: a child given the
+    descriptor keeps the site locked even if this process dies first.
+    """
     locks = Path(data_dir) / "locks"
     locks.mkdir(parents=True, exist_ok=True)
     path = locks / f"{site_id}.lock"
@@ -91,11 +106,11 @@ def site_lock(data_dir: Path, site_id: str):
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
             by = f"pid {holder}" if holder else "another process"
             raise SiteBusy(f"site {site_id} is already being crawled ({by} holds {path})") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield path
+        lock = SiteLock(path, fd)
+        lock.record_holder(os.getpid())
+        yield lock
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        os.close(fd)  # the lock is released once no process has this file open any more
 
 
 def site_locked(data_dir: Path, site_id: str) -> bool:

@@ -8,8 +8,10 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import datetime, timedelta, timezone
 
+import psutil
 import pytest
 from click.testing import CliRunner
 
@@ -123,6 +125,34 @@ def test_run_due_skips_a_site_that_is_being_crawled(demo, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "kk: skipped: site kk is already being crawled" in result.stdout
     assert read_crawls(data / "catalog.db") == []
+
+
+def test_the_crawl_keeps_its_site_locked_when_run_due_is_killed(tmp_path):
+    """The lock file descriptor is handed to the crawl process, so the lock lives as long as the crawl."""
+    sites, data = tmp_path / "sites.toml", tmp_path / "data"
+    with DemoPortal(articles_per_site=8, latency=0.1) as slow:
+        sites.write_text(LOOPBACK_PRESET + site_table("kk", slow.sites["kk"].start_url,
+                                                      "politeness = { CONCURRENT_REQUESTS_PER_DOMAIN = 1 }\n"))
+        run_due = subprocess.Popen([sys.executable, "-m", "crawler.cli", "run-due", "--file", str(sites),
+                                    "--data", str(data)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        lock_file = data / "locks" / "kk.lock"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until run-due names the crawl process as the holder
+            holder = lock_file.read_text().strip() if lock_file.exists() else ""
+            if holder and int(holder) != run_due.pid:
+                break
+            time.sleep(0.05)
+        crawl_pid = int(holder)
+        run_due.kill()
+        run_due.wait(timeout=30)
+        with pytest.raises(SiteBusy, match=f"pid {crawl_pid} holds"):
+            with site_lock(data, "kk"):
+                pass
+        psutil.Process(crawl_pid).wait(timeout=120)  # the orphaned crawl finishes its work
+    with site_lock(data, "kk"):
+        pass
+    (crawl,) = read_crawls(data / "catalog.db")
+    assert crawl["status"] == "finished"
 
 
 # -- run-due on two demo sites and one that crashes -------------------------------------------

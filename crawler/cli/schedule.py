@@ -77,20 +77,22 @@ def run_site(profile, data_dir: Path, now: datetime) -> tuple[bool, str]:
     logs = data_dir / "logs" / profile.id
     log_path = logs / f"{now:%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
     try:
-        with site_lock(data_dir, profile.id):
+        with site_lock(data_dir, profile.id) as lock:
             logs.mkdir(parents=True, exist_ok=True)
             with open(log_path, "w", encoding="utf-8") as log:
-                process = subprocess.run(crawl_command(profile, data_dir), stdout=subprocess.PIPE,
-                                         stderr=log, text=True)
-                log.write(process.stdout)
+                # The crawl inherits the lock: if run-due is killed, the site stays locked until the crawl ends.
+                crawl = subprocess.Popen(crawl_command(profile, data_dir), stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, pass_fds=(lock.fd,))
+                lock.record_holder(crawl.pid)
+                returncode = crawl.wait()
     except SiteBusy as exc:
         return True, f"skipped: {exc}"
-    summary = next((line for line in process.stdout.splitlines() if line.startswith("crawl ")), "")
-    if process.returncode == 0:
+    output = [line for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    summary = next((line for line in output if line.startswith("crawl ")), "")
+    if returncode == 0:
         return True, summary or "finished"
-    last_error = [line for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    reason = summary or (last_error[-1] if last_error else "no output")
-    return False, f"FAILED (exit {process.returncode}): {reason}  [log: {log_path}]"
+    reason = summary or (output[-1] if output else "no output")
+    return False, f"FAILED (exit {returncode}): {reason}  [log: {log_path}]"
 
 
 @cli.command("run-due")
