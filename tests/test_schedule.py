@@ -286,3 +286,16 @@ def test_sites_add_waits_robots_crawl_delay_between_requests(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "DOWNLOAD_DELAY = 0.3" in (tmp_path / "sites.toml").read_text()
     assert len(times) >= 3 and all(later - earlier >= 0.3 for earlier, later in zip(times, times[1:]))
+
+
+def test_sites_add_appends_to_a_file_keeping_what_is_there(demo, tmp_path):
+    sites = tmp_path / "sites.toml"
+    sites.write_text(LOOPBACK_PRESET + site_table("kk", demo.sites["kk"].start_url))
+    before = sites.read_text()
+    result = run_cli("sites", "add", demo.sites["ru"].start_url, "--pause", "0", "--file", str(sites))
+    assert result.returncode == 0, result.stderr
+    assert sites.read_text().startswith(before)
+    profiles, errors = load_profiles(sites)
+    port = demo.sites["ru"].start_url.split(":")[2].split("/")[0]
+    assert errors == [] and [p.id for p in profiles] == ["kk", f"127-0-0-1-{port}"]
+    assert profiles[1].languages == ("ru",) and profiles[1].article_url_pattern == r"/ru/novosti/\d+\.html$"
