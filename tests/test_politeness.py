@@ -44,3 +44,21 @@ def test_scrapy_crawl_works_as_scrapy_users_expect(tmp_path):
         agents = {entry.headers.get("User-Agent") for entry in portal.requests("en")}
     assert agents == {"newsarchive/0.1.0 (web archive crawler; +archivist@example.org)"}
     assert list((tmp_path / "warc").glob("*.warc.gz")) and (tmp_path / "catalog.db").exists()
+
+
+def test_a_slow_site_gets_fewer_requests_per_second_with_autothrottle(tmp_path):
+    """AutoThrottle (on by default) spaces requests by the site's latency, even where the gate allows 4."""
+
+    def request_rate(autothrottle):
+        with DemoPortal(articles_per_site=4, latency=0.3) as portal:
+            site = portal.sites["en"]
+            crawl(sys.executable, "-m", "crawler.cli", "crawl", site.start_url,
+                  "--data", str(tmp_path / autothrottle), "--max-pages", "12",
+                  "-s", f"AUTOTHROTTLE_ENABLED={autothrottle}", "-s", "AUTOTHROTTLE_START_DELAY=0.3",
+                  "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4")
+            arrivals = [entry.time for entry in portal.requests("en")]
+        return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+
+    throttled, unthrottled = request_rate("True"), request_rate("False")
+    print(f"requests/s to a 0.3 s site: {throttled:.1f} with AutoThrottle, {unthrottled:.1f} without")
+    assert throttled < 4.0 < unthrottled, (throttled, unthrottled)
