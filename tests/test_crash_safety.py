@@ -65,9 +65,9 @@ def test_a_crawl_that_cannot_write_stops_with_one_line_and_a_valid_archive(tmp_p
     data = tmp_path / "data"
 
     def limit_file_size():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (150_000, resource.RLIM_INFINITY))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (600_000, resource.RLIM_INFINITY))
 
-    with DemoPortal(articles_per_site=40) as portal:
+    with DemoPortal(articles_per_site=150) as portal:  # a WARC well past the limit, a catalog under it
         result = subprocess.run(
             [sys.executable, "-m", "crawler.cli", "crawl", portal.sites["kk"].start_url, "--data", str(data),
              "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"],

@@ -53,7 +53,11 @@ class CatalogPipeline:
 
     def open_spider(self):
         spider = self.crawler.spider
-        self.catalog = Catalog(self.data.catalog_path, warc_dir=self.data.warc_dir, batch_size=self.batch_size)
+        try:
+            self.catalog = Catalog(self.data.catalog_path, warc_dir=self.data.warc_dir, batch_size=self.batch_size)
+        except CatalogError as exc:
+            self.crawler.stats.set_value("newsarchive/stop_message", str(exc))  # the CLI's one line
+            raise
         settings = {name: self.crawler.settings.get(name) for name in _RECORDED_SETTINGS}
         # Lets a later start tell a crawl that was killed from one still running elsewhere.
         settings["process"] = {"host": socket.gethostname(), "pid": os.getpid()}
