@@ -46,7 +46,7 @@ import statistics
 import sys
 import time
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit

@@ -86,7 +86,7 @@ def test_article_paragraphs_are_never_template():
     template = learned(range(12))
     text = extract(page(5), url(5), now=NOW).text
     stripped, removed = template.strip(text)
-    assert all(f"статьи номер 5" in line for line in stripped.split("\n\n"))
+    assert all("статьи номер 5" in line for line in stripped.split("\n\n"))
     assert [p for _, p in removed] == [RECEPTION, ADDRESS]
 
 

@@ -1,7 +1,6 @@
 """The WARC writer: what archivists rely on, read back with warcio."""
 
 import gzip
-import io
 import itertools
 from datetime import datetime, timezone
 
