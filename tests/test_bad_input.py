@@ -36,14 +36,20 @@ def test_a_catalog_from_a_newer_schema_is_one_line_and_left_as_it_was(tmp_path):
     assert (tmp_path / "catalog.db").read_bytes() == before
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write a read-only directory")
 def test_a_read_only_data_dir_is_one_line(tmp_path):
-    tmp_path.chmod(0o555)
+    """Read-only even for root: mode 555, and the immutable attribute (root writes past modes)."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o555)
+    if os.geteuid() == 0 and subprocess.run(["chattr", "+i", str(data)], capture_output=True).returncode:
+        pytest.skip("running as root on a file system without chattr +i: nothing is read-only")
     try:
-        result = crawl(tmp_path / "data")
+        result = crawl(data)
     finally:
-        tmp_path.chmod(0o755)
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(data)], check=True)
+        data.chmod(0o755)
     assert_one_line_error(result, "data")
+    assert list(data.iterdir()) == []
 
 
 @pytest.mark.parametrize("args, fragment", [(("--max-pages", "-3"), "max-pages"), (("--depth", "many"), "depth"),
