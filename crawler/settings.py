@@ -32,7 +32,10 @@ DOWNLOAD_FAIL_ON_DATALOSS = False  # archive what came, marked WARC-Truncated
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]  # 429/503 wait for their Retry-After first
 REDIRECT_MAX_TIMES = 10  # a redirect loop ends here (each hop archived)
-DEPTH_LIMIT = 12
+# No depth limit by default: depth counts pagination too, so a limit silently loses the older articles
+# of a long listing (measured: 1-2 of 900 demo articles, depending on crawl order). The per-site
+# budget and the trap rules bound the crawl instead; --depth sets a limit.
+DEPTH_LIMIT = 0
 HTTPERROR_ALLOW_ALL = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
