@@ -40,7 +40,9 @@ from crawler.discovery import SKIPPED_SCHEMES, feed_urls, is_attachment, sitemap
 from crawler.items import ArchivedPage
 from crawler.resume import archived_captures, archived_response, redirect_target
 
-_CANONICAL = "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
+# As archive.pagemeta reads it (rel token in any case, first non-empty href), so reindex agrees.
+_CANONICAL = ("//link[contains(concat(' ', translate(normalize-space(@rel), 'CANOIL', 'canoil'), ' '), ' canonical ')]"
+              "[normalize-space(@href)]/@href")
 _PARENT_LINKS = "newsarchive_parent_links"  # own links of the previous page of the same series
 _FEEDS = ("//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
           "[contains(@type, 'rss') or contains(@type, 'atom')]/@href")
