@@ -18,10 +18,12 @@ import secrets
 import sqlite3
 from datetime import date, datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Iterator
 
 import sqlite_utils
 
+from archive.datadir import fsync_directory
 from archive.errors import CatalogError
 from archive.migrations import BASE_VERSION, LATEST_VERSION as SCHEMA_VERSION, migrate
 
@@ -121,6 +123,27 @@ _UPSERT_ARTICLE_SQL = (
     + ", ".join(f"{c} = excluded.{c}" for c in _ARTICLE_COLUMNS if c != "url")
     + " WHERE articles.fetched_at IS NULL OR excluded.fetched_at >= articles.fetched_at"
 )
+
+
+ARTICLE_FIELDS = ("title", "published", "modified", "language", "author", "description", "text")
+
+
+def article_row(capture: dict, fields: dict) -> dict:
+    """The ``articles`` row of an extracted article: its fields and the capture it came from.
+
+    The crawl and ``reindex`` both build rows here, so a rebuilt catalog equals the crawl's.
+    """
+    return {
+        "url": capture["url"],
+        "site": urlsplit(capture["url"]).netloc,
+        **{name: fields[name] for name in ARTICLE_FIELDS},
+        "warc_filename": capture["warc_filename"],
+        "warc_offset": capture["warc_offset"],
+        "warc_length": capture["warc_length"],
+        "payload_digest": capture["payload_digest"],
+        "fetched_at": capture["fetched_at"],
+        "crawl_id": capture["crawl_id"],
+    }
 
 
 def utc_iso(moment: datetime | None = None) -> str:
@@ -530,13 +553,7 @@ def _fsync_warc(warc_dir: Path, name: str, end: int) -> None:
 
 def _fsync_directory(directory: Path) -> None:
     """Make new WARC file names durable too (a file's fsync does not cover its directory entry)."""
-    if os.name != "posix":
-        return
     try:
-        fd = os.open(directory, os.O_RDONLY)
+        fsync_directory(directory)
     except OSError as exc:
-        raise CatalogError(f"cannot open WARC directory {directory}: {exc.strerror}") from None
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        raise CatalogError(f"cannot sync WARC directory {directory}: {exc.strerror}") from None

@@ -38,3 +38,14 @@ class DataDir:
     def warc_files(self) -> list[Path]:
         """Closed WARC files, oldest first (names start with a timestamp)."""
         return sorted(self.warc_dir.glob("*.warc.gz"), key=lambda p: p.name.split("-", 1)[-1])
+
+
+def fsync_directory(directory: str | os.PathLike) -> None:
+    """Make a directory's entries (new or renamed files) durable; raises OSError."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -65,6 +65,8 @@ ProcessPoolExecutor worker.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 import logging
 import re
 from collections.abc import Mapping
@@ -311,3 +313,16 @@ def _not_a_page(url: str | None, encoding: str, why: str) -> Article:
         url=url, canonical_url=None, title=None, published=None, modified=None, language=None,
         author=None, description=None, text="", is_article=False, why=why, encoding=encoding,
     )
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """Extraction processes for the crawl and ``reindex``.
+
+    Forked from a server that has already imported this module (trafilatura,
+    lxml), so a worker starts in milliseconds; forkserver rather than fork,
+    because the crawl process runs threads (Twisted's pool) that fork would copy
+    mid-flight.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["archive.extract"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)

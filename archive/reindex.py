@@ -17,11 +17,9 @@ only when complete: an interrupted reindex leaves the old catalog untouched.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_timezone
 from pathlib import Path
@@ -30,17 +28,17 @@ from urllib.parse import urlsplit
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_datetime
 
-from archive.catalog import SCHEMA_DOC, Catalog, utc_iso
+from archive.catalog import ARTICLE_FIELDS, SCHEMA_DOC, Catalog, article_row, utc_iso
 from archive.datadir import DataDir
 from archive.dates import DEFAULT_TIMEZONE
 from archive.errors import CatalogError, DataDirError
+from archive.extract import worker_pool
 from archive.identity import canonical_elsewhere, is_html_page
 from archive.warc import OPEN_SUFFIX
 from archive.warcscan import WarcFormatError, scan_warc
 
 PAGES_IN_FLIGHT_PER_WORKER = 4
 _CAPTURE_COLUMNS = tuple(c for c in SCHEMA_DOC["captures"] if c != "id")
-_ARTICLE_FIELDS = ("title", "published", "modified", "language", "author", "description", "text")
 
 
 @dataclass
@@ -111,7 +109,7 @@ def reindex(
     try:
         for path in sorted(data.warc_dir.glob("*" + OPEN_SUFFIX)):
             report.skipped.append(f"{path.name}: still .open (newsarchive verify --repair finishes it)")
-        with _pool(workers) as pool:
+        with worker_pool(workers) as pool:
             crawls = _index_files(data.warc_files(), catalog, pool, workers, timezone, report)
         for crawl_id, seen in sorted(crawls.items()):
             catalog.start_crawl(seen.seeds, seen.settings, crawl_id=crawl_id, now=seen.first)
@@ -145,7 +143,7 @@ def index_into(catalog: Catalog, files: list[Path], *, workers: int = 0,
     """
     workers = workers or os.cpu_count() or 1
     report = ReindexReport(catalog=catalog.path, workers=workers)
-    with _pool(workers) as pool:
+    with worker_pool(workers) as pool:
         _index_files(files, catalog, pool, workers, timezone, report)
     catalog.flush()
     return report
@@ -270,7 +268,7 @@ def _capture_row(record, kind: str, file_name: str, offset: int, length: int, mo
         "url": rec.get_header("WARC-Target-URI"),
         "status": int(status) if status and status.isdigit() else None,
         "content_type": http.get_header("Content-Type") if http is not None else None,
-        "fetched_at": moment.isoformat(timespec="seconds").replace("+00:00", "Z") if moment else None,
+        "fetched_at": utc_iso(moment) if moment else None,
         "warc_filename": file_name,
         "warc_offset": offset,
         "warc_length": length,
@@ -299,7 +297,7 @@ def extract_row(body: bytes, url: str, headers: dict, timezone: str,
     article = extract(body, url, headers, timezone=timezone, now=fetched)
     if not article.is_article or canonical_elsewhere(url, article.canonical_url):
         return os.getpid(), None
-    return os.getpid(), {name: getattr(article, name) for name in _ARTICLE_FIELDS}
+    return os.getpid(), {name: getattr(article, name) for name in ARTICLE_FIELDS}
 
 
 def _take_result(pending, catalog: Catalog, report: ReindexReport) -> None:
@@ -308,28 +306,6 @@ def _take_result(pending, catalog: Catalog, report: ReindexReport) -> None:
     report.worker_pids.add(pid)
     if fields is not None:
         catalog.add_article(article_row(capture, fields))
-
-
-def article_row(capture: dict, fields: dict) -> dict:
-    """The ``articles`` row, as crawler/pipelines/catalog.py's article_row builds it."""
-    return {
-        "url": capture["url"],
-        "site": urlsplit(capture["url"]).netloc,
-        **fields,
-        "warc_filename": capture["warc_filename"],
-        "warc_offset": capture["warc_offset"],
-        "warc_length": capture["warc_length"],
-        "payload_digest": capture["payload_digest"],
-        "fetched_at": capture["fetched_at"],
-        "crawl_id": capture["crawl_id"],
-    }
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """Workers forked from a server that has already imported the extraction code (as the crawl's)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["archive.extract"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 # -- files ------------------------------------------------------------------------------

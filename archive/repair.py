@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archive.catalog import Catalog
-from archive.datadir import DataDir
+from archive.datadir import DataDir, fsync_directory
 from archive.errors import CatalogError, DataDirError
 from archive.warc import OPEN_SUFFIX
 from archive.warcscan import WarcFormatError, scan_warc
@@ -96,7 +96,7 @@ def repair_file(path: Path) -> RepairResult:
             os.fsync(handle.fileno())
             os.rename(path, final)
             result.final_name = final.name
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
     return result
 
 
@@ -128,11 +128,3 @@ def _delete_rows_past_cuts(catalog_path: Path, cuts: dict[str, RepairResult]) ->
                         f"DELETE FROM {table} WHERE warc_filename = ? AND warc_offset + warc_length > ?",
                         [name, result.kept_bytes])
                     result.rows_deleted += deleted.rowcount
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

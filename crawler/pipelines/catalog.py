@@ -18,7 +18,7 @@ import socket
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from archive.catalog import Catalog
+from archive.catalog import Catalog, article_row
 from archive.datadir import DataDir
 from archive.errors import CatalogError
 from crawler import signals as archive_signals
@@ -77,7 +77,8 @@ class CatalogPipeline:
 
     def process_item(self, item):
         if isinstance(item, ArchivedPage) and item.article is not None and item.article.is_article:
-            self.catalog.add_article(article_row(item))
+            capture = {**item.capture.as_row(), "crawl_id": item.crawl_id}
+            self.catalog.add_article(article_row(capture, item.article.as_dict()))
         return item
 
     def spider_closed(self, spider, reason):
@@ -94,25 +95,3 @@ class CatalogPipeline:
             if not stats.get_value("newsarchive/stop_message"):
                 stats.set_value("newsarchive/stop_message", f"{exc} (rebuild it with: newsarchive reindex)")
         self.catalog = None
-
-
-def article_row(page: ArchivedPage) -> dict:
-    """The ``articles`` row of an extracted page: its fields and its capture's pointer."""
-    article, capture = page.article, page.capture
-    return {
-        "url": page.url,
-        "site": page.site,
-        "title": article.title,
-        "published": article.published,
-        "modified": article.modified,
-        "language": article.language,
-        "author": article.author,
-        "description": article.description,
-        "text": article.text,
-        "warc_filename": capture.warc_filename,
-        "warc_offset": capture.warc_offset,
-        "warc_length": capture.warc_length,
-        "payload_digest": capture.payload_digest,
-        "fetched_at": capture.fetched_at,
-        "crawl_id": page.crawl_id,
-    }

@@ -11,23 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from scrapy.exceptions import NotConfigured
 
-from archive.extract import extract
+from archive.extract import extract, worker_pool
 from crawler.items import ArchivedPage
 
 logger = logging.getLogger(__name__)
-
-
-def _start_pool(workers: int) -> ProcessPoolExecutor:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["archive.extract"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 class ExtractionPipeline:
@@ -46,7 +39,7 @@ class ExtractionPipeline:
         return cls(crawler, workers, settings.get("NEWSARCHIVE_TIMEZONE"))
 
     def open_spider(self):
-        self.pool = _start_pool(self.workers)
+        self.pool = worker_pool(self.workers)
 
     def close_spider(self):
         if self.pool is not None:
@@ -63,7 +56,7 @@ class ExtractionPipeline:
             # A worker died (killed, out of memory): replace the pool, lose only this page's text.
             logger.error("extraction worker died on %s; restarting the pool", item.url)
             stats.inc_value("extract/pool_restarts")
-            self.pool = _start_pool(self.workers)
+            self.pool = worker_pool(self.workers)
         except Exception as exc:
             logger.error("extraction failed on %s: %s", item.url, exc)
             stats.inc_value("extract/errors")
