@@ -68,6 +68,8 @@ _TABLES: dict[str, tuple[tuple[str, type, str], ...]] = {
         ("truncated", str, 'NULL, or the WARC-Truncated reason ("length", "time", "disconnect").'),
         ("record_type", str, '"response", or "revisit" when the payload repeats an earlier capture of the URL.'),
         ("refers_to", str, "For a revisit: WARC-Record-ID of the capture whose payload it repeats."),
+        ("etag", str, "ETag response header, sent back as If-None-Match when the URL is re-checked."),
+        ("last_modified", str, "Last-Modified response header, sent back as If-Modified-Since."),
     ),
     "crawls": (
         ("id", str, 'Crawl id: UTC start time and a random suffix, "20261125T103000Z-ab12cd".'),

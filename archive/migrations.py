@@ -104,11 +104,20 @@ def _v4_covering_pointer_index(db: sqlite_utils.Database) -> None:
                " ON captures (warc_filename, warc_offset, record_id)")
 
 
+def _v5_validators(db: sqlite_utils.Database) -> None:
+    """ETag and Last-Modified of each capture: a re-crawl asks "changed since?" instead of refetching."""
+    capture_columns = {row[1] for row in db.execute("PRAGMA table_info(captures)").fetchall()}
+    for column in ("etag", "last_modified"):
+        if column not in capture_columns:
+            db.execute(f"ALTER TABLE captures ADD COLUMN {column} TEXT")
+
+
 # (version it brings the catalog to, step); append only, never edit a released step.
 MIGRATIONS: tuple[tuple[int, Callable[[sqlite_utils.Database], None]], ...] = (
     (2, _v2_filters_views_sites),
     (3, _v3_weighted_rank),
     (4, _v4_covering_pointer_index),
+    (5, _v5_validators),
 )
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else BASE_VERSION
 

@@ -278,6 +278,8 @@ def _capture_row(record, kind: str, file_name: str, offset: int, length: int, mo
         "crawl_id": crawl_id,
         "record_type": kind,
         "refers_to": rec.get_header("WARC-Refers-To"),
+        "etag": http.get_header("ETag") if http is not None else None,
+        "last_modified": http.get_header("Last-Modified") if http is not None else None,
     }
     return {column: row.get(column) for column in _CAPTURE_COLUMNS}
 

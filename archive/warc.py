@@ -65,8 +65,13 @@ class HttpExchange:
     truncated: str | None = None  # WARC-Truncated reason: "length", "disconnect", "time"
 
     def content_type(self) -> str | None:
+        return self.header("Content-Type")
+
+    def header(self, wanted: str) -> str | None:
+        """The first response header of that name (any case), or None."""
+        wanted = wanted.lower()
         for name, value in self.response_headers:
-            if name.lower() == "content-type":
+            if name.lower() == wanted:
                 return value
         return None
 
@@ -96,6 +101,8 @@ class Capture:
     truncated: str | None = None
     record_type: str = "response"  # or "revisit"
     refers_to: str | None = None  # revisit: the record id of the capture it repeats
+    etag: str | None = None  # validators, sent back in a later crawl's conditional request
+    last_modified: str | None = None
 
     def as_row(self) -> dict:
         return dict(self.__dict__)
@@ -276,6 +283,8 @@ class WarcWriter:
             truncated=exchange.truncated,
             record_type=response.rec_type,
             refers_to=revisit_of.record_id if revisit_of else None,
+            etag=exchange.header("ETag"),
+            last_modified=exchange.header("Last-Modified"),
         )
 
     def _response_record(self, exchange: HttpExchange, date: str):

@@ -49,6 +49,8 @@ def capture_row(**fields):
         "truncated": None,
         "record_type": "response",
         "refers_to": None,
+        "etag": None,
+        "last_modified": None,
     }
     row.update(fields)
     return row
