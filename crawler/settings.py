@@ -55,6 +55,10 @@ DOWNLOADER_MIDDLEWARES = {
     # The per-host gate is the very last step before a request goes out.
     "crawler.middlewares.politeness.HostPolitenessMiddleware": 960,
 }
+SPIDER_MIDDLEWARES = {
+    # A site profile's scope (path prefixes, excluded patterns): out-of-scope requests never scheduled.
+    "crawler.middlewares.scope.ProfileScopeMiddleware": 950,
+}
 ITEM_PIPELINES = {
     "crawler.pipelines.extraction.ExtractionPipeline": 300,
     "crawler.pipelines.catalog.CatalogPipeline": 800,
