@@ -35,6 +35,7 @@ the footer even when it reads like a sentence.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -96,6 +97,32 @@ def remove_chrome(tree: HtmlElement, keep: HtmlElement | None = None) -> int:
         if element.getparent() is not None:
             drop_element(element)
     return len(doomed)
+
+
+def remove_selected(tree: HtmlElement, selectors: tuple[str, ...], keep: HtmlElement | None = None) -> int:
+    """Remove the elements a site profile names as boilerplate (CSS selectors); return how many went.
+
+    For chrome the generic rules cannot know ("Previously reported: ..." links,
+    a site's own banner). Like :func:`remove_chrome`, it never removes the page
+    itself or a block holding ``keep`` (the main heading), so a too-broad
+    selector cannot take the article with it.
+    """
+    if not selectors:
+        return 0
+    protected = _ancestors_and_self(keep)
+    doomed = [element for selector in selectors for element in _css(selector)(tree)
+              if element not in protected and element.tag not in ("html", "body")]
+    for element in doomed:
+        if element.getparent() is not None:
+            drop_element(element)
+    return len(doomed)
+
+
+@functools.lru_cache(maxsize=64)
+def _css(selector: str):
+    from lxml.cssselect import CSSSelector  # needs cssselect (a Scrapy dependency too)
+
+    return CSSSelector(selector, translator="html")
 
 
 _LAYOUT_CELL_BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "ul", "ol", "form", "table", "article", "section"})

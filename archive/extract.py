@@ -142,11 +142,18 @@ def extract(
     timezone: str = DEFAULT_TIMEZONE,
     now: datetime | None = None,
     template: SiteTemplate | TemplateSnapshot | None = None,
+    article_url_pattern: str | None = None,
+    extra_boilerplate: tuple[str, ...] = (),
 ) -> Article:
     """Extract the article of one page; never raises (see module docstring).
 
     ``template`` is what the crawl learned of this page's site: its
     paragraphs leave the text (see archive.template). It is only read.
+    ``article_url_pattern`` and ``extra_boilerplate`` come from the site's
+    profile (archive.profiles.extraction_options): a regular expression
+    searched in the URL that decides which pages are articles (see
+    :func:`site_article_rule`), and CSS selectors of blocks to drop with the
+    site chrome.
     """
     encoding = "unknown"
     try:
@@ -156,7 +163,8 @@ def extract(
         tree = parse_html(text)
         if tree is None:
             return _not_a_page(url, encoding, "empty page")
-        return _extract_from_tree(tree, url, headers, encoding, timezone, now, template)
+        return _extract_from_tree(tree, url, headers, encoding, timezone, now, template,
+                                  article_url_pattern, tuple(extra_boilerplate))
     except Exception as error:  # noqa: BLE001 - the contract is "never raise on a page"
         return _not_a_page(url, encoding, f"extraction failed: {type(error).__name__}")
 
@@ -173,7 +181,8 @@ def parse_html(text: str) -> HtmlElement | None:
     return tree
 
 
-def _extract_from_tree(tree, url, headers, encoding, timezone, now, template=None) -> Article:
+def _extract_from_tree(tree, url, headers, encoding, timezone, now, template=None,
+                       article_url_pattern=None, extra_boilerplate=()) -> Article:
     heading = pagemeta.main_heading(tree)
     json_ld = pagemeta.json_ld_objects(tree)
     types = pagemeta.schema_types(json_ld)
@@ -182,6 +191,7 @@ def _extract_from_tree(tree, url, headers, encoding, timezone, now, template=Non
     canonical = pagemeta.canonical_url(tree, url)
     published, modified = find_dates(tree, url, timezone, now=now)
 
+    boilerplate.remove_selected(tree, extra_boilerplate, keep=heading)
     boilerplate.remove_chrome(tree, keep=heading)
     boilerplate.mark_article(tree, heading)
     captions = take_captions(tree)
@@ -213,6 +223,7 @@ def _extract_from_tree(tree, url, headers, encoding, timezone, now, template=Non
             link_density=link_density,
         )
     )
+    is_article, why = site_article_rule(is_article, why, url, article_url_pattern, main_text)
     return Article(
         url=url,
         canonical_url=canonical,
@@ -230,6 +241,24 @@ def _extract_from_tree(tree, url, headers, encoding, timezone, now, template=Non
         links=_links_in_text(tree, main_text),
         template_removed=removed,
     )
+
+
+def site_article_rule(is_article: bool, why: str, url: str | None, pattern: str | None,
+                      text: str) -> tuple[bool, str]:
+    """The site profile's article URL pattern over the generic verdict (archive.classify).
+
+    The archivist knows the site: a URL the pattern matches (``re.search``
+    in the whole URL) is an article whenever a body was found, even where
+    the generic rule hesitated (undated, short, listing-like); a URL it
+    does not match is never one. Without a pattern the generic verdict stands.
+    """
+    if not pattern:
+        return is_article, why
+    if not re.search(pattern, url or ""):
+        return False, f"URL outside the site's article pattern ({why})"
+    if not text:
+        return False, why
+    return True, f"{why}; site's article URL pattern"
 
 
 _CAPTION_CLASS = re.compile(r"(?:^|[\s_-])(?:wp-caption-text|caption|figcaption|photo-?caption|image-?caption)(?:$|[\s_-])", re.I)

@@ -26,9 +26,10 @@ the good profiles and a list of :class:`ProfileError`, each one line such as
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -110,7 +111,11 @@ class Scope:
             return False
         if self.path_prefixes and not any(parts.path.startswith(prefix) for prefix in self.path_prefixes):
             return False
-        return not any(re.search(pattern, url) for pattern in self.exclude)
+        return not self.excludes(url)
+
+    def excludes(self, url: str) -> bool:
+        """One of the excluded patterns is found in the URL."""
+        return any(re.search(pattern, url) for pattern in self.exclude)
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,23 @@ class SiteProfile:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def to_json(self) -> str:
+        """The profile as one JSON object, for a crawl that has no profiles file (``-a site_profile=...``).
+
+        :func:`profile_from_json` reads it back equal; presets are already
+        merged in, so the JSON stands alone.
+        """
+        values = {
+            "id": self.id, "name": self.name, "region": self.region, "country": self.country,
+            "languages": list(self.languages), "start_urls": list(self.start_urls),
+            "scope": {"hosts": list(self.scope.hosts), "path_prefixes": list(self.scope.path_prefixes),
+                      "exclude": list(self.scope.exclude)},
+            "article_url_pattern": self.article_url_pattern, "timezone": self.timezone,
+            "cadence": self.cadence.text, "politeness": dict(self.politeness), "page_budget": self.page_budget,
+            "boilerplate_selectors": list(self.boilerplate_selectors), "extends": self.extends, "line": self.line,
+        }
+        return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -358,6 +380,52 @@ def _check_selector(selector: str, where: tuple) -> None:
         GenericTranslator().css_to_xpath(selector)
     except SelectorError as exc:
         raise _Invalid(where, f'boilerplate selector "{selector}" is not a CSS selector: {exc}') from None
+
+
+# -- a profile outside its file ----------------------------------------------------
+
+
+def profile_from_json(text: str) -> SiteProfile:
+    """The profile :meth:`SiteProfile.to_json` wrote, checked by the same rules as a profiles file.
+
+    Raises ValueError, one line saying what is wrong, for anything else.
+    """
+    try:
+        values = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"site profile is not JSON: {exc}") from None
+    if not isinstance(values, dict) or not isinstance(values.get("id"), str):
+        raise ValueError('site profile must be a JSON object with an "id" (made by SiteProfile.to_json)')
+    site_id = values["id"]
+    table = {key: value for key, value in values.items()
+             if key in SITE_KEYS and key != "extends" and value is not None}
+    unknown = sorted(set(values) - set(SITE_KEYS) - {"id", "line"})
+    if unknown:
+        raise ValueError(f'site profile "{site_id}": unknown key "{unknown[0]}"')
+    try:
+        profile = _site_profile(site_id, table, {}, KeyLines(""))
+    except _Invalid as invalid:
+        raise ValueError(f'site profile "{site_id}": {invalid.message}') from None
+    line = values.get("line", 0)
+    return replace(profile, extends=values.get("extends"), line=line if isinstance(line, int) else 0)
+
+
+def profile_for_url(profiles, url: str) -> SiteProfile | None:
+    """The profile a URL belongs to: the first whose scope contains it, else the first with its host."""
+    profiles = list(profiles)
+    return (next((p for p in profiles if p.scope.contains(url)), None)
+            or next((p for p in profiles if p.scope.has_host(url)), None))
+
+
+def extraction_options(profile: SiteProfile | None) -> dict:
+    """The keyword arguments of ``archive.extract.extract`` a profile sets ({} without one).
+
+    The crawl and ``reindex --file`` both take them from here, so both extract alike.
+    """
+    if profile is None:
+        return {}
+    return {"timezone": profile.timezone, "article_url_pattern": profile.article_url_pattern,
+            "extra_boilerplate": profile.boilerplate_selectors}
 
 
 # -- line numbers ------------------------------------------------------------------

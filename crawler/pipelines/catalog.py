@@ -5,7 +5,8 @@ Every archived response becomes a ``captures`` row (heard through the
 spider callback); every page extraction judged an article becomes an
 ``articles`` row. The catalog buffers rows and, before each transaction, makes
 the WARC files they point into durable, so no row ever points past the data on
-disk.
+disk. A crawl of a site profile records the profile's id as ``site`` in the
+crawl's settings, so reports and the schedule can tell which site it was.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from archive.datadir import DataDir
 from archive.errors import CatalogError
 from crawler import signals as archive_signals
 from crawler.items import ArchivedPage
+from crawler.middlewares.scope import crawl_profile
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class CatalogPipeline:
 
     def open_spider(self):
         spider = self.crawler.spider
+        profile = crawl_profile(self.crawler)
         try:
             self.catalog = Catalog(self.data.catalog_path, warc_dir=self.data.warc_dir, batch_size=self.batch_size)
         except CatalogError as exc:
@@ -61,6 +64,8 @@ class CatalogPipeline:
         settings = {name: self.crawler.settings.get(name) for name in _RECORDED_SETTINGS}
         # Lets a later start tell a crawl that was killed from one still running elsewhere.
         settings["process"] = {"host": socket.gethostname(), "pid": os.getpid()}
+        if profile is not None:
+            settings["site"] = profile.id
         if spider.resume:
             self.crawl_id = self.catalog.resume_crawl(spider.crawl_id, {"process": settings["process"]})["id"]
         else:

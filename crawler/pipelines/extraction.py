@@ -5,6 +5,10 @@ reactor is one thread: run inline, it would stall every download. Here each page
 goes to a worker process and the pipeline awaits the result, so fetching goes on
 and both cores are busy. Workers fork from a server that has already imported
 the extraction code, so a worker starts in milliseconds.
+
+A crawl given a site profile (``-a site_profile=<json>``) extracts with the
+profile's options (archive.profiles.extraction_options): its timezone, article
+URL pattern and boilerplate selectors, exactly as ``reindex --file`` does.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from concurrent.futures.process import BrokenProcessPool
 from scrapy.exceptions import NotConfigured
 
 from archive.extract import extract, worker_pool
+from archive.profiles import extraction_options
 from crawler.items import ArchivedPage
+from crawler.middlewares.scope import crawl_profile
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +34,7 @@ class ExtractionPipeline:
         self.crawler = crawler
         self.workers = workers
         self.timezone = timezone
+        self.options: dict = {"timezone": timezone}  # extract()'s keyword arguments
         self.pool: ProcessPoolExecutor | None = None
 
     @classmethod
@@ -39,6 +46,8 @@ class ExtractionPipeline:
         return cls(crawler, workers, settings.get("NEWSARCHIVE_TIMEZONE"))
 
     def open_spider(self):
+        profile = crawl_profile(self.crawler)
+        self.options = {"timezone": self.timezone, **extraction_options(profile)}
         self.pool = worker_pool(self.workers)
 
     def close_spider(self):
@@ -50,7 +59,7 @@ class ExtractionPipeline:
             return item
         stats = self.crawler.stats
         try:
-            future = self.pool.submit(extract, item.body, item.url, item.headers, timezone=self.timezone)
+            future = self.pool.submit(extract, item.body, item.url, item.headers, **self.options)
             item.article = await asyncio.wrap_future(future)
         except BrokenProcessPool:
             # A worker died (killed, out of memory): replace the pool, lose only this page's text.
