@@ -33,13 +33,17 @@ class CrawlResult:
 
 
 def run_crawl(start_urls: list[str], overrides: dict | None = None, *, crawl_id: str | None = None,
-              resume: bool = False, max_pages: int = 0, site_budget: int = 0) -> CrawlResult:
-    """Crawl until done (or interrupted); the catalog knows the crawl by the returned id."""
+              resume: bool = False, max_pages: int = 0, site_budget: int = 0,
+              spider_args: dict | None = None) -> CrawlResult:
+    """Crawl until done (or interrupted); the catalog knows the crawl by the returned id.
+
+    ``spider_args`` are more news spider arguments, as ``-a`` gives them (``site_profile``).
+    """
     crawl_id = crawl_id or new_crawl_id()
     process = CrawlerProcess(project_settings(overrides))
     crawler = process.create_crawler(NewsSpider)
     process.crawl(crawler, start_urls=list(start_urls), crawl_id=crawl_id, resume=resume,
-                  max_pages=max_pages or None, site_budget=site_budget or None)
+                  max_pages=max_pages or None, site_budget=site_budget or None, **(spider_args or {}))
     process.start()
     stats = crawler.stats
     return CrawlResult(crawl_id, stats.get_value("finish_reason"), stats.get_value("newsarchive/stop_message"),
