@@ -84,13 +84,15 @@ def reindex(
     workers: int = 0,
     timezone: str = DEFAULT_TIMEZONE,
     now: datetime | None = None,
+    options_for=None,
 ) -> ReindexReport:
     """Rebuild the catalog of ``data_dir`` from its WARC files.
 
     Without ``into`` the new catalog replaces ``<data>/catalog.db``, the old one
     moved to ``catalog.db.bak-<UTC time>``; with ``into`` it is written there (a
     path that must not exist yet) and the old catalog is left alone.
-    ``workers`` extraction processes, 0 for one per core.
+    ``workers`` extraction processes, 0 for one per core. ``options_for(url)`` gives
+    more ``extract`` keyword arguments per page (a site profile's, as the crawl used).
     """
     started = time.monotonic()
     data = DataDir(data_dir)
@@ -110,7 +112,7 @@ def reindex(
         for path in sorted(data.warc_dir.glob("*" + OPEN_SUFFIX)):
             report.skipped.append(f"{path.name}: still .open (newsarchive verify --repair finishes it)")
         with worker_pool(workers) as pool:
-            crawls = _index_files(data.warc_files(), catalog, pool, workers, timezone, report)
+            crawls = _index_files(data.warc_files(), catalog, pool, workers, timezone, report, options_for)
         for crawl_id, seen in sorted(crawls.items()):
             catalog.start_crawl(seen.seeds, seen.settings, crawl_id=crawl_id, now=seen.first)
             catalog.finish_crawl(crawl_id, "finished", now=seen.last)
@@ -150,7 +152,7 @@ def index_into(catalog: Catalog, files: list[Path], *, workers: int = 0,
 
 
 def _index_files(files: list[Path], catalog: Catalog, pool, workers: int, timezone: str,
-                 report: ReindexReport) -> dict[str, _CrawlSeen]:
+                 report: ReindexReport, options_for=None) -> dict[str, _CrawlSeen]:
     crawls: dict[str, _CrawlSeen] = {}
     in_flight: deque = deque()
     limit = workers * PAGES_IN_FLIGHT_PER_WORKER
@@ -189,7 +191,8 @@ def _index_files(files: list[Path], catalog: Catalog, pool, workers: int, timezo
                     body, headers = page
                     report.pages_extracted += 1
                     in_flight.append((capture, pool.submit(
-                        extract_row, body, capture["url"], headers, timezone, moment)))
+                        extract_row, body, capture["url"], headers, timezone, moment,
+                        options_for(capture["url"]) if options_for else None)))
                     while len(in_flight) >= limit:
                         _take_result(in_flight.popleft(), catalog, report)
     while in_flight:
@@ -288,7 +291,7 @@ def _capture_row(record, kind: str, file_name: str, offset: int, length: int, mo
 
 
 def extract_row(body: bytes, url: str, headers: dict, timezone: str,
-                fetched: datetime | None) -> tuple[int, dict | None]:
+                fetched: datetime | None, options: dict | None = None) -> tuple[int, dict | None]:
     """(worker pid, article fields) of one page, or None when the crawl would not catalogue it.
 
     Runs in a worker process. ``now`` is the fetch time, so "a date in the future"
@@ -296,7 +299,7 @@ def extract_row(body: bytes, url: str, headers: dict, timezone: str,
     """
     from archive.extract import extract
 
-    article = extract(body, url, headers, timezone=timezone, now=fetched)
+    article = extract(body, url, headers, now=fetched, **{"timezone": timezone, **(options or {})})
     if not article.is_article or canonical_elsewhere(url, article.canonical_url):
         return os.getpid(), None
     return os.getpid(), {name: getattr(article, name) for name in ARTICLE_FIELDS}
