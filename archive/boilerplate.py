@@ -110,7 +110,7 @@ def remove_selected(tree: HtmlElement, selectors: tuple[str, ...], keep: HtmlEle
     if not selectors:
         return 0
     protected = _ancestors_and_self(keep)
-    doomed = [element for selector in selectors for element in _css(selector)(tree)
+    doomed = [element for selector in selectors for element in tree.xpath(_css_to_xpath(selector))
               if element not in protected and element.tag not in ("html", "body")]
     for element in doomed:
         if element.getparent() is not None:
@@ -119,10 +119,12 @@ def remove_selected(tree: HtmlElement, selectors: tuple[str, ...], keep: HtmlEle
 
 
 @functools.lru_cache(maxsize=64)
-def _css(selector: str):
-    from lxml.cssselect import CSSSelector  # needs cssselect (a Scrapy dependency too)
+def _css_to_xpath(selector: str) -> str:
+    """The XPath text of a CSS selector (cached), not a compiled selector: a compiled lxml XPath
+    reused on trees from other documents fails on non-ASCII strings (``:contains("Бұған")``)."""
+    from cssselect import HTMLTranslator  # a Scrapy dependency too (parsel)
 
-    return CSSSelector(selector, translator="html")
+    return HTMLTranslator().css_to_xpath(selector)
 
 
 _LAYOUT_CELL_BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "ul", "ol", "form", "table", "article", "section"})
