@@ -12,6 +12,22 @@ from crawler.cli import cli, data_option
 PROBLEMS_SHOWN = 20
 
 
+def _profile_options(sites_file: Path):
+    """url -> the extract options of its site's profile; every profile must be valid.
+
+    A profile left out would rebuild its site's rows differently from its
+    crawls, so an invalid file stops the reindex before anything is replaced.
+    """
+    from archive.profiles import extraction_options, profile_for_url
+    from crawler.cli.sites import load_or_fail
+
+    profiles, errors = load_or_fail(sites_file)
+    if errors:
+        raise click.ClickException(f"{sites_file} has {len(errors)} invalid profile(s) (above); "
+                                   "fix them first: reindex would rebuild their sites' rows differently")
+    return lambda url: extraction_options(profile_for_url(profiles, url))
+
+
 @cli.command()
 @data_option
 @click.option("--repair", is_flag=True,
@@ -59,20 +75,26 @@ def verify(data_dir, repair, no_catalog):
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="Extraction processes (0: one per core).")
 @click.option("--timezone", default="Asia/Almaty", show_default=True, help="Zone of dates shown without an offset.")
-def reindex(data_dir, into, workers, timezone):
+@click.option("--file", "sites_file", type=click.Path(path_type=Path), default=None,
+              help="Site profiles (sites.toml) the crawls used: each page is extracted with the options of the "
+                   "profile whose scope has its host (timezone, article URL pattern, boilerplate selectors).")
+def reindex(data_dir, into, workers, timezone, sites_file):
     """Rebuild the catalog from the WARC files alone.
 
     Without --into, the current catalog.db is kept as catalog.db.bak-<time> and
     replaced. The errors table cannot be rebuilt: failed fetches left no record.
+    Crawls made with `crawl --site` are rebuilt alike only with --file.
 
     \b
     Example:
         newsarchive reindex --data ./data
         newsarchive reindex --data ./data --into /tmp/catalog-check.db --workers 2
+        newsarchive reindex --data ./data --file sites.toml
     """
     from archive.reindex import reindex as reindex_archive
 
-    report = reindex_archive(data_dir, into, workers=workers, timezone=timezone)
+    options_for = _profile_options(sites_file) if sites_file is not None else None
+    report = reindex_archive(data_dir, into, workers=workers, timezone=timezone, options_for=options_for)
     for note in report.skipped:
         click.echo("skipped " + note)
     click.echo(f"read {report.files} WARC files, {report.records} records: {report.captures} captures, "

@@ -31,7 +31,8 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict:
     return overrides
 
 
-def _crawl(urls, data_dir: Path, overrides: dict, max_pages: int, site_budget: int, resume: bool = False) -> dict:
+def _crawl(urls, data_dir: Path, overrides: dict, max_pages: int, site_budget: int, resume: bool = False,
+           spider_args: dict | None = None) -> dict:
     """Recover the data dir from any crash, run a crawl, and return its ``crawls`` row.
 
     The row carries the crawl's trouble counters under ``"trouble"`` (not a column).
@@ -49,7 +50,7 @@ def _crawl(urls, data_dir: Path, overrides: dict, max_pages: int, site_budget: i
         urls = urls or seeds
     overrides = {"NEWSARCHIVE_DATA_DIR": str(data.path), **overrides}
     result = run_crawl(list(urls), overrides, crawl_id=crawl_id, resume=resume,
-                       max_pages=max_pages, site_budget=site_budget)
+                       max_pages=max_pages, site_budget=site_budget, spider_args=spider_args)
     if result.stop_message:
         raise click.ClickException(f"crawl {result.crawl_id} stopped: {result.stop_message}")
     with Catalog(data.catalog_path, read_only=True) as catalog:
@@ -57,6 +58,30 @@ def _crawl(urls, data_dir: Path, overrides: dict, max_pages: int, site_budget: i
     if not rows:
         raise click.ClickException(f"crawl {result.crawl_id} did not start; see the log above")
     return {**rows[0], "trouble": result.trouble}
+
+
+def _site_profile(site_id: str, sites_file: Path):
+    """The profile ``--site`` names, or one line saying why it cannot be crawled (file:line when invalid)."""
+    from archive.profiles import load_profiles
+    from crawler.cli.sites import checked_settings
+
+    if not sites_file.exists():
+        raise click.ClickException(f"no profiles file {sites_file} (start one with: newsarchive sites add URL)")
+    profiles, errors = checked_settings(*load_profiles(sites_file), sites_file)
+    for profile in profiles:
+        if profile.id == site_id:
+            return profile
+    for error in errors:
+        if error.site == site_id:
+            raise click.ClickException(f"site {site_id} cannot be crawled: {error}")
+    known = ", ".join(profile.id for profile in profiles) or "none valid"
+    unplaced = next((f"; first error: {error}" for error in errors if error.site is None), "")
+    raise click.ClickException(f'no site "{site_id}" in {sites_file} (sites: {known}){unplaced}')
+
+
+def _profile_overrides(profile) -> dict:
+    """The settings a profile sets for its crawls: its politeness table and its timezone."""
+    return {**profile.politeness, "NEWSARCHIVE_TIMEZONE": profile.timezone}
 
 
 def _crawl_to_resume(data: DataDir) -> tuple[str, list[str]]:
@@ -96,24 +121,40 @@ def _report(crawl: dict, data: DataDir) -> None:
 @click.option("--operator", help="Who runs this crawl; written into every warcinfo record.")
 @click.option("--no-extract", is_flag=True, help="Archive only; extract later from the WARC files.")
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting.")
+@click.option("--site", "site_id", metavar="ID",
+              help="Crawl this site of the profiles file: its start URLs, scope, article URL pattern, timezone, "
+                   "politeness, page budget and boilerplate selectors.")
+@click.option("--file", "sites_file", default="sites.toml", show_default=True, type=click.Path(path_type=Path),
+              help="The site profiles file --site reads.")
+@click.option("--full", is_flag=True,
+              help="Fetch every page again, not only what changed since the last crawl (NEWSARCHIVE_INCREMENTAL=False).")
 @click.option("--resume", is_flag=True,
               help="Continue the latest crawl that did not finish (killed or stopped), without refetching.")
 @click.option("--allow-private", is_flag=True,
               help="Also fetch private, loopback and link-local addresses outside the start URLs' hosts.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (LOG_LEVEL=INFO).")
 def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_extract, settings, resume,
-          allow_private, verbose):
+          allow_private, verbose, site_id, sites_file, full):
     """Crawl news sites from their start URLs into WARC files and the catalog.
 
     Polite by default: robots.txt and its Crawl-delay, AutoThrottle, one request
-    at a time per host. Any Scrapy setting can be overridden with -s.
+    at a time per host. Any Scrapy setting can be overridden with -s (also over
+    a profile's politeness).
 
     \b
     Example:
         newsarchive crawl https://example.kz/kk/news --data ./data --max-pages 500 --contact me@example.org
+        newsarchive crawl --site atyrau --file sites.toml --data ./data
         newsarchive crawl --resume --data ./data
     """
-    overrides = {"LOG_LEVEL": "INFO" if verbose else "WARNING"}
+    profile = None
+    if site_id:
+        if urls:
+            raise click.UsageError("give start URLs or --site, not both (the profile has the start URLs)")
+        profile = _site_profile(site_id, sites_file)
+        urls = list(profile.start_urls)
+        site_budget = site_budget or profile.page_budget
+    overrides = {"LOG_LEVEL": "INFO" if verbose else "WARNING", **(_profile_overrides(profile) if profile else {})}
     if depth is not None:
         overrides["DEPTH_LIMIT"] = depth
     if contact:
@@ -124,10 +165,13 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
         overrides["NEWSARCHIVE_EXTRACT"] = False
     if allow_private:
         overrides["NEWSARCHIVE_ALLOW_PRIVATE"] = True
+    if full:
+        overrides["NEWSARCHIVE_INCREMENTAL"] = False
     overrides.update(_parse_overrides(settings))
     if not urls and not resume:
         raise click.UsageError("give at least one start URL (example: newsarchive crawl https://example.kz/kk/news)")
-    row = _crawl(urls, data_dir, overrides, max_pages, site_budget, resume=resume)
+    spider_args = {"site_profile": profile.to_json()} if profile else None
+    row = _crawl(urls, data_dir, overrides, max_pages, site_budget, resume=resume, spider_args=spider_args)
     _report(row, DataDir(data_dir))
     if row["status"] not in ("finished",):
         sys.exit(1)
