@@ -46,3 +46,15 @@ class DateFilterError(QueryError):
 
 class SiteBusy(NewsArchiveError):
     """A crawl of this site is already running (its lock file is held by another process)."""
+
+
+class ScrapydError(NewsArchiveError):
+    """A Scrapyd node cannot be reached, or refused a request (deploy, schedule, list, cancel)."""
+
+
+class ArticleNotFound(NewsArchiveError):
+    """A URL the catalog holds no article for (``newsarchive history``)."""
+
+
+class BrowserModeError(NewsArchiveError):
+    """Browser mode (--render) cannot run: scrapy-playwright or Chromium is missing."""

@@ -55,6 +55,19 @@ def read_crawls(catalog_path: Path) -> list[dict]:
     return rows
 
 
+def catalog_paths(data_dir: Path) -> list[Path]:
+    """The data dir's catalog and the shards of its Scrapyd nodes (``nodes/<worker>/catalog.db``)."""
+    data_dir = Path(data_dir)
+    return [data_dir / "catalog.db", *sorted(data_dir.glob("nodes/*/catalog.db"))]
+
+
+def crawl_duration(crawl: dict) -> float | None:
+    """Seconds from start to finish; None while it runs (or if it never recorded its end)."""
+    if not crawl.get("started_at") or not crawl.get("finished_at"):
+        return None
+    return (_utc(crawl["finished_at"]) - _utc(crawl["started_at"])).total_seconds()
+
+
 def is_site_crawl(profile: SiteProfile, crawl: dict) -> bool:
     """True when every seed of ``crawl`` is on one of the site's hosts (and ports, if they name one)."""
     seeds = crawl["seeds"]
