@@ -26,6 +26,7 @@ import sqlite_utils
 from archive.datadir import fsync_directory
 from archive.errors import CatalogError
 from archive.migrations import BASE_VERSION, LATEST_VERSION as SCHEMA_VERSION, migrate
+from archive.versions import CRAWL_COUNTS_SQL, record_batch
 
 OPEN_SUFFIX = ".open"  # a WARC file still being written (see archive.warc)
 CRAWL_STATUSES = ("running", "finished", "interrupted", "failed")
@@ -52,6 +53,43 @@ _TABLES: dict[str, tuple[tuple[str, type, str], ...]] = {
         ("payload_digest", str, "WARC-Payload-Digest of the response (sha1, base32)."),
         ("fetched_at", str, "When the response was fetched, ISO 8601 UTC; the latest capture wins."),
         ("crawl_id", str, "Crawl that fetched that response (crawls.id)."),
+        ("versions", int, "How many versions of the article the archive holds (article_versions rows)."),
+        ("first_seen", str, "When the article was first captured, ISO 8601 UTC (version 1's fetched_at)."),
+        ("removed_at", str, "When a re-check found the URL gone (HTTP 404 or 410), ISO 8601 UTC; "
+         "NULL while it is there."),
+        ("removed_crawl_id", str, "Crawl that found it gone (crawls.id); NULL while it is there."),
+    ),
+    "article_versions": (
+        ("url", str, "URL of the article (articles.url)."),
+        ("version", int, "1 for the first text archived, then 2, 3, ... in fetch order; unique with url."),
+        ("content_digest", str, "sha1 of the title, published date and text: a new version when it changes."),
+        ("title", str, "Headline of this version."),
+        ("published", str, "Publication date this version states, ISO 8601."),
+        ("modified", str, "Last-modified date this version's first capture states, ISO 8601."),
+        ("language", str, "Language code of the text."),
+        ("author", str, "Author or issuing office, as printed."),
+        ("description", str, "Lead or meta description."),
+        ("text", str, "Main text of this version, boilerplate removed."),
+        ("warc_filename", str, "WARC file holding the first capture that showed this version."),
+        ("warc_offset", int, "Byte offset of that record in the WARC file."),
+        ("warc_length", int, "Byte length of that (gzipped) record."),
+        ("payload_digest", str, "WARC-Payload-Digest of that capture."),
+        ("fetched_at", str, "When that capture was fetched, ISO 8601 UTC: when this version was first seen."),
+        ("crawl_id", str, "Crawl that first saw this version (crawls.id)."),
+    ),
+    "article_sightings": (
+        ("url", str, "URL of the article (articles.url)."),
+        ("fetched_at", str, "When the capture was fetched, ISO 8601 UTC."),
+        ("content_digest", str, "article_versions.content_digest of what the capture showed."),
+        ("modified", str, "Last-modified date the page stated."),
+        ("language", str, "Language code of the text."),
+        ("author", str, "Author or issuing office, as printed."),
+        ("description", str, "Lead or meta description."),
+        ("warc_filename", str, "WARC file holding the capture."),
+        ("warc_offset", int, "Byte offset of the capture's record; unique with warc_filename."),
+        ("warc_length", int, "Byte length of that (gzipped) record."),
+        ("payload_digest", str, "WARC-Payload-Digest of the capture."),
+        ("crawl_id", str, "Crawl that fetched it (crawls.id)."),
     ),
     "captures": (
         ("id", int, "Row id."),
@@ -78,10 +116,13 @@ _TABLES: dict[str, tuple[tuple[str, type, str], ...]] = {
         ("finished_at", str, "End, ISO 8601 UTC; NULL while running."),
         ("status", str, '"running", "finished", "interrupted" or "failed".'),
         ("pages", int, "Responses archived (captures rows of this crawl)."),
-        ("articles", int, "Articles whose latest capture is from this crawl, at its end."),
+        ("articles", int, "Articles this crawl captured and extracted (distinct URLs)."),
         ("errors", int, "Errors recorded (errors rows of this crawl)."),
         ("bytes", int, "WARC bytes written: per WARC file of the crawl, the end of its last response record."),
         ("settings", str, "JSON of the settings the crawl ran with."),
+        ("new_articles", int, "Articles first seen in this crawl (their version 1 is from it)."),
+        ("changed_articles", int, "Articles this crawl found with a changed title, date or text (a new version)."),
+        ("removed_articles", int, "Articles this crawl found gone (HTTP 404 or 410 after being there)."),
     ),
     "errors": (
         ("id", int, "Row id."),
@@ -98,9 +139,13 @@ _TABLES: dict[str, tuple[tuple[str, type, str], ...]] = {
 SCHEMA_DOC: dict[str, dict[str, str]] = {
     table: {name: doc for name, _type, doc in columns} for table, columns in _TABLES.items()
 }
-_PRIMARY_KEYS = {"articles": "url", "captures": "id", "crawls": "id", "errors": "id", "meta": "key"}
+_PRIMARY_KEYS = {"articles": "url", "article_versions": ("url", "version"),
+                 "article_sightings": ("warc_filename", "warc_offset"), "captures": "id", "crawls": "id",
+                 "errors": "id", "meta": "key"}
 _NOT_NULL = {
     "articles": ("warc_filename", "warc_offset", "warc_length"),
+    "article_versions": ("url", "version", "content_digest", "warc_filename", "warc_offset", "warc_length"),
+    "article_sightings": ("url", "content_digest", "warc_filename", "warc_offset", "warc_length"),
     "captures": ("url", "warc_filename", "warc_offset", "warc_length"),
     "crawls": ("started_at", "status"),
     "errors": ("message", "at"),
@@ -112,8 +157,11 @@ _INDEXES = (
     ("captures", ("warc_filename", "warc_offset"), True),
     ("captures", ("url",), False),
     ("captures", ("payload_digest",), False),
+    ("article_sightings", ("url", "fetched_at"), False),
+    ("article_versions", ("crawl_id",), False),
 )
-_ARTICLE_COLUMNS = tuple(SCHEMA_DOC["articles"])
+# Columns an articles row is given; the rest (versions, removal) the catalog derives (archive.versions).
+_ARTICLE_COLUMNS = tuple(SCHEMA_DOC["articles"])[: tuple(SCHEMA_DOC["articles"]).index("versions")]
 _CAPTURE_COLUMNS = tuple(c for c in SCHEMA_DOC["captures"] if c != "id")
 
 # The latest capture wins whatever order rows arrive in, so a reindex that reads
@@ -298,20 +346,22 @@ class Catalog:
         except CatalogError as exc:
             warc_failure = exc
             self.flush()  # the rows left point at durable WARCs; a SQLite fault raises here
+        # Each count depends only on rows of this crawl and earlier captures, so a
+        # reindex, which finishes every crawl at the end, finds the same figures.
         totals = {
             "pages": "SELECT count(*) FROM captures WHERE crawl_id = ?",
-            "articles": "SELECT count(*) FROM articles WHERE crawl_id = ?",
+            "articles": "SELECT count(DISTINCT url) FROM article_sightings WHERE crawl_id = ?",
             "errors": "SELECT count(*) FROM errors WHERE crawl_id = ?",
             "bytes": "SELECT coalesce(sum(last_end), 0) FROM (SELECT max(warc_offset + warc_length)"
             " AS last_end FROM captures WHERE crawl_id = ? GROUP BY warc_filename)",
+            **CRAWL_COUNTS_SQL,
         }
         with self.db.atomic():
             values = {name: self.db.execute(sql, [crawl_id]).fetchone()[0] for name, sql in totals.items()}
             cursor = self.db.execute(
-                "UPDATE crawls SET finished_at = ?, status = ?, pages = ?, articles = ?, errors = ?,"
-                " bytes = ? WHERE id = ?",
-                [utc_iso(now), status, values["pages"], values["articles"], values["errors"],
-                 values["bytes"], crawl_id],
+                f"UPDATE crawls SET finished_at = ?, status = ?, {', '.join(f'{name} = ?' for name in values)}"
+                " WHERE id = ?",
+                [utc_iso(now), status, *values.values(), crawl_id],
             )
             if cursor.rowcount == 0:
                 raise CatalogError(f"no crawl {crawl_id} in catalog {self.path}")
@@ -327,7 +377,10 @@ class Catalog:
         self._flush_if_full()
 
     def add_article(self, row: dict) -> None:
-        """Queue one article; per URL, the row with the latest ``fetched_at`` wins."""
+        """Queue one article; per URL, the row with the latest ``fetched_at`` wins.
+
+        Every article row is also a sighting: a new text makes a new version (archive.versions).
+        """
         self._require_writable()
         self._articles.append(_checked_row("articles", row, _ARTICLE_COLUMNS))
         self._flush_if_full()
@@ -369,6 +422,7 @@ class Catalog:
                     self.db.conn.executemany(
                         _UPSERT_ARTICLE_SQL, [[a[c] for c in _ARTICLE_COLUMNS] for a in self._articles]
                     )
+                record_batch(self.db.conn, self._articles, self._captures)
                 if self._errors:
                     self.db["errors"].insert_all(self._errors)
         except sqlite3.Error as exc:
@@ -427,7 +481,7 @@ class Catalog:
 
     def articles(self, **where) -> Iterator[dict]:
         """Articles matching every ``column=value`` given, newest first."""
-        unknown = sorted(set(where) - set(_ARTICLE_COLUMNS))
+        unknown = sorted(set(where) - set(SCHEMA_DOC["articles"]))
         if unknown:
             raise ValueError(f"articles has no column {', '.join(unknown)}")
         clauses, params = [], []
@@ -490,16 +544,22 @@ def _schema_version(db: sqlite_utils.Database, path: Path) -> int | None:
 
 def _create_schema(db: sqlite_utils.Database) -> None:
     with db.atomic():
-        for table, columns in _TABLES.items():
-            db[table].create(
-                {name: kind for name, kind, _doc in columns},
-                pk=_PRIMARY_KEYS[table],
-                not_null=_NOT_NULL.get(table, ()),
-            )
-        for table, columns, unique in _INDEXES:
-            db[table].create_index(columns, unique=unique)
+        for table in _TABLES:
+            create_table(db, table)
         db["articles"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True, tokenize=FTS_TOKENIZER)
         db["meta"].insert({"key": "schema_version", "value": str(BASE_VERSION)})  # then migrate()
+
+
+def create_table(db: sqlite_utils.Database, table: str) -> None:
+    """Create ``table`` as this release defines it, with its indexes (migrations add tables this way)."""
+    db[table].create(
+        {name: kind for name, kind, _doc in _TABLES[table]},
+        pk=_PRIMARY_KEYS[table],
+        not_null=_NOT_NULL.get(table, ()),
+    )
+    for indexed, columns, unique in _INDEXES:
+        if indexed == table:
+            db[table].create_index(columns, unique=unique)
 
 
 def _checked_row(table: str, row: dict, columns: tuple[str, ...]) -> dict:

@@ -112,12 +112,68 @@ def _v5_validators(db: sqlite_utils.Database) -> None:
             db.execute(f"ALTER TABLE captures ADD COLUMN {column} TEXT")
 
 
+def _v6_versions(db: sqlite_utils.Database) -> None:
+    """Article versions, sightings and removal (archive.versions), backfilled from the articles rows.
+
+    An old catalog knows only each article's latest capture, so that becomes its
+    version 1 and its one sighting; ``newsarchive reindex`` recovers the earlier
+    versions from the WARC files. Crawls recorded before this step keep NULL
+    new/changed/removed counts. The FTS update trigger fires only when title or
+    text change, so the catalog's own bookkeeping updates do not re-index text.
+    """
+    from archive.catalog import create_table
+    from archive.versions import content_digest
+
+    def add_columns(table: str, names: tuple[str, ...], kind: str) -> None:
+        present = {row[1] for row in db.execute(f"PRAGMA table_xinfo({table})").fetchall()}
+        for name in names:
+            if name not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+    add_columns("articles", ("versions",), "INTEGER")
+    add_columns("articles", ("first_seen", "removed_at", "removed_crawl_id"), "TEXT")
+    add_columns("crawls", ("new_articles", "changed_articles", "removed_articles"), "INTEGER")
+    tables = set(db.table_names())
+    for table in ("article_versions", "article_sightings"):
+        if table not in tables:
+            create_table(db, table)
+    db.conn.create_function("newsarchive_content_digest", 3, content_digest, deterministic=True)
+    db.execute(
+        "INSERT OR IGNORE INTO article_sightings (url, fetched_at, content_digest, modified, language, author,"
+        " description, warc_filename, warc_offset, warc_length, payload_digest, crawl_id)"
+        " SELECT url, fetched_at, newsarchive_content_digest(title, published, text), modified, language, author,"
+        " description, warc_filename, warc_offset, warc_length, payload_digest, crawl_id FROM articles")
+    db.execute(
+        "INSERT OR IGNORE INTO article_versions (url, version, content_digest, title, published, modified,"
+        " language, author, description, text, warc_filename, warc_offset, warc_length, payload_digest,"
+        " fetched_at, crawl_id)"
+        " SELECT url, 1, newsarchive_content_digest(title, published, text), title, published, modified,"
+        " language, author, description, text, warc_filename, warc_offset, warc_length, payload_digest,"
+        " fetched_at, crawl_id FROM articles")
+    db.execute("UPDATE articles SET versions = 1, first_seen = fetched_at WHERE versions IS NULL")
+    db.execute(
+        "UPDATE articles AS a SET (removed_at, removed_crawl_id) = ("
+        " SELECT g.fetched_at, g.crawl_id FROM captures g WHERE g.url = a.url AND g.status IN (404, 410)"
+        " AND g.fetched_at > max(a.fetched_at, coalesce((SELECT max(p.fetched_at) FROM captures p"
+        " WHERE p.url = a.url AND (p.status BETWEEN 200 AND 299 OR p.status = 304)), ''))"
+        " ORDER BY g.fetched_at, g.warc_filename, g.warc_offset LIMIT 1)"
+        " WHERE a.url IN (SELECT url FROM captures WHERE status IN (404, 410))")
+    db.execute("DROP TRIGGER IF EXISTS articles_au")
+    db.execute(
+        "CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles"
+        " WHEN old.title IS NOT new.title OR old.text IS NOT new.text BEGIN"
+        " INSERT INTO articles_fts (articles_fts, rowid, title, text) VALUES ('delete', old.rowid, old.title, old.text);"
+        " INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);"
+        " END")
+
+
 # (version it brings the catalog to, step); append only, never edit a released step.
 MIGRATIONS: tuple[tuple[int, Callable[[sqlite_utils.Database], None]], ...] = (
     (2, _v2_filters_views_sites),
     (3, _v3_weighted_rank),
     (4, _v4_covering_pointer_index),
     (5, _v5_validators),
+    (6, _v6_versions),
 )
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else BASE_VERSION
 
