@@ -58,7 +58,3 @@ class ArticleNotFound(NewsArchiveError):
 
 class BrowserModeError(NewsArchiveError):
     """Browser mode (--render) cannot run: scrapy-playwright or Chromium is missing."""
-
-
-class ArticleNotFound(NewsArchiveError):
-    """A URL the catalog holds no article for (``newsarchive history``)."""
