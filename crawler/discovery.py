@@ -22,6 +22,15 @@ SKIPPED_SCHEMES = ("mailto:", "javascript:", "tel:", "data:", "ftp:", "#")
 
 def sitemap_urls(body: bytes) -> tuple[str, list[str]]:
     """``("sitemapindex" | "urlset" | "", [loc, ...])`` of a sitemap, gzipped or not."""
+    kind, entries = sitemap_entries(body)
+    return kind, [loc for loc, _lastmod in entries]
+
+
+def sitemap_entries(body: bytes) -> tuple[str, list[tuple[str, str | None]]]:
+    """Like :func:`sitemap_urls`, each location with its ``<lastmod>`` text (None when absent).
+
+    An incremental crawl skips a known URL whose lastmod is not later than its last fetch.
+    """
     if body[:2] == b"\x1f\x8b":
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(body)) as unzipped:
@@ -34,7 +43,8 @@ def sitemap_urls(body: bytes) -> tuple[str, list[str]]:
         return "", []
     if sitemap.type not in ("sitemapindex", "urlset"):
         return "", []
-    return sitemap.type, [entry["loc"] for entry in sitemap if entry.get("loc")]
+    return sitemap.type, [(entry["loc"], (entry.get("lastmod") or "").strip() or None)
+                          for entry in sitemap if entry.get("loc")]
 
 
 _FEED_PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)

@@ -1,8 +1,11 @@
-"""A duplicate filter that, on resume, already knows every URL the archive holds.
+"""A duplicate filter that knows what the archive holds.
 
-The spider never schedules an archived URL again, but a redirect is scheduled
-by Scrapy's RedirectMiddleware, not by the spider: without this, a resumed
-crawl following a not-yet-archived old URL would refetch an archived article.
+The spider never schedules an archived URL again (on resume), nor one an
+incremental crawl need not ask again, but a redirect is scheduled by Scrapy's
+RedirectMiddleware, not by the spider. Without this filter, a resumed crawl
+following a not-yet-archived old URL would refetch an archived article, and an
+incremental crawl would refetch every archived article a new page links to
+through a redirecting legacy address.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from scrapy import Request
 from scrapy.dupefilters import RFPDupeFilter
 
 from archive.datadir import DataDir
+from archive.urls import clean_url
 from crawler.resume import archived_captures
 
 
@@ -28,3 +32,17 @@ class ArchiveDupeFilter(RFPDupeFilter):
             for capture in archived_captures(data, spider.crawl_id):
                 self.request_seen(Request(capture["url"]))
         return super().open()
+
+    def request_seen(self, request: Request) -> bool:
+        if request.meta.get("redirect_urls") and self._archived_and_not_due(request):
+            self.crawler.stats.inc_value("newsarchive/incremental/skipped/redirect_target")
+            return True
+        return super().request_seen(request)
+
+    def _archived_and_not_due(self, request: Request) -> bool:
+        spider = self.crawler.spider
+        history = getattr(spider, "history", None)
+        if history is None:
+            return False
+        action, _reason = history.decide(clean_url(request.url), "page", now=spider.now)
+        return action == "skip"

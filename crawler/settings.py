@@ -48,6 +48,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.robots.Rfc9309RobotsTxtMiddleware": 100,
     # No request to a private/loopback/link-local address outside the seed hosts.
     "crawler.middlewares.ssrf.PrivateAddressMiddleware": 940,
+    # Incremental re-crawl: If-None-Match / If-Modified-Since from the validators of the latest capture.
+    "crawler.middlewares.conditional.ConditionalRequestMiddleware": 930,
     # Nearest the downloader: sees 3xx, retried and still-encoded responses.
     "crawler.middlewares.warc.WarcCaptureMiddleware": 950,
     # Cuts an oversized body at DOWNLOAD_MAXSIZE (before 950 archives it) instead of losing it.
@@ -82,3 +84,9 @@ NEWSARCHIVE_EXTRACT = True  # False: archive only; extract later with reindex
 NEWSARCHIVE_EXTRACT_WORKERS = 0  # 0 = one per core
 NEWSARCHIVE_TIMEZONE = "Asia/Almaty"  # dates shown without an offset are in this zone
 NEWSARCHIVE_CATALOG_BATCH = 200
+# Incremental re-crawl (crawler/incremental.py): a crawl of sites the catalog already holds asks only
+# for what is new, due or changed. False: fetch everything again (newsarchive crawl --full).
+NEWSARCHIVE_INCREMENTAL = True
+NEWSARCHIVE_RECHECK_RECENT_DAYS = 7  # articles published this recently are re-checked every crawl
+NEWSARCHIVE_RECHECK_OLD_DAYS = 30  # older ones (and other archived URLs) once their last fetch is this old
+NEWSARCHIVE_LISTING_MARGIN = 2  # listing pages in a row holding only archived links before the walk stops

@@ -4,6 +4,10 @@ It sits nearest the downloader (priority 950 in ``settings.py``): above
 RetryMiddleware (550), HttpCompressionMiddleware (590) and RedirectMiddleware
 (600), so it sees 3xx and retried responses, and the body still content-encoded
 with a Content-Length that matches it. Cached responses are not re-archived.
+
+A 304 answer to a conditional request (``crawler.middlewares.conditional``) is
+written as a server-not-modified revisit of the capture whose validators were
+sent; a 304 nobody asked for stays a plain response record.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from archive.cdxj import index_warc, indexes_dir
 from archive.dedup import DedupIndex
 from archive.warc import HttpExchange, RevisitOf, WarcWriter, payload_digest
 from crawler import signals as archive_signals
+from crawler.middlewares.conditional import sent_validators
 from crawler.middlewares.size import TRUNCATED_FLAG
 from archive.datadir import DataDir
 
@@ -74,7 +79,7 @@ class WarcCaptureMiddleware:
             raise IgnoreRequest("not archived: the crawl is stopping after a WARC write error")
         exchange = exchange_from(request, response)
         try:
-            capture = self.writer.write_exchange(exchange, self._earlier_capture(exchange))
+            capture = self.writer.write_exchange(exchange, self._revisit_of(request, exchange))
         except WarcWriteError as exc:
             # Nothing more can be archived faithfully: stop the crawl, keep what is written.
             self.write_error = exc
@@ -92,6 +97,13 @@ class WarcCaptureMiddleware:
         self.crawler.signals.send_catch_log(
             archive_signals.capture_archived, capture=capture, request=request, response=response)
         return response
+
+    def _revisit_of(self, request, exchange: HttpExchange) -> RevisitOf | None:
+        """The capture this response repeats: for a 304, the one whose validators were sent."""
+        if exchange.status == 304:
+            validators = sent_validators(request)
+            return validators.revisit_of if validators is not None else None  # unasked: a plain response
+        return self._earlier_capture(exchange)
 
     def _earlier_capture(self, exchange: HttpExchange) -> RevisitOf | None:
         """The capture this response repeats (same URL, same payload), if dedup is on."""

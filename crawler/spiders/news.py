@@ -24,7 +24,9 @@ Usage: ``scrapy crawl news -a start_url=https://example.kz/kk/news``.
 from __future__ import annotations
 
 import secrets
+import time
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
@@ -36,7 +38,8 @@ from archive.datadir import DataDir
 from archive.identity import canonical_elsewhere, is_html_page
 from archive.traps import series_kind, trap_kind
 from archive.urls import SESSION_PARAMS, clean_url, origin
-from crawler.discovery import SKIPPED_SCHEMES, feed_urls, is_attachment, sitemap_urls
+from crawler.discovery import SKIPPED_SCHEMES, feed_urls, is_attachment, sitemap_entries, sitemap_urls
+from crawler.incremental import VALIDATORS_META, CrawlHistory, RecheckPolicy
 from crawler.items import ArchivedPage
 from crawler.resume import archived_captures, archived_response, redirect_target
 
@@ -44,6 +47,7 @@ from crawler.resume import archived_captures, archived_response, redirect_target
 _CANONICAL = ("//link[contains(concat(' ', translate(normalize-space(@rel), 'CANOIL', 'canoil'), ' '), ' canonical ')]"
               "[normalize-space(@href)]/@href")
 _PARENT_LINKS = "newsarchive_parent_links"  # own links of the previous page of the same series
+_STALE_RUN = "newsarchive_stale_run"  # pages in a row, up to the linking one, whose links were all archived
 _FEEDS = ("//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
           "[contains(@type, 'rss') or contains(@type, 'atom')]/@href")
 
@@ -84,6 +88,10 @@ class NewsSpider(scrapy.Spider):
         self.resume = resume in (True, "1", "true", "yes")
         self._seen: set[str] = set()
         self._scheduled: Counter[str] = Counter()
+        self.history: CrawlHistory | None = None  # set at start when the catalog knows these sites
+        self.now = datetime.now(timezone.utc)
+        self._skipped: set[str] = set()  # known URLs not asked again (counted once each)
+        self._robots: dict[str, object] = {}  # netloc -> robots.txt parser
 
     @classmethod
     def update_settings(cls, settings):
@@ -98,12 +106,19 @@ class NewsSpider(scrapy.Spider):
         settings = crawler.settings
         spider.max_pages = int(spider._max_pages_arg or settings.getint("NEWSARCHIVE_MAX_PAGES"))
         spider.site_budget = int(spider._site_budget_arg or settings.getint("NEWSARCHIVE_SITE_BUDGET"))
+        spider.incremental = settings.getbool("NEWSARCHIVE_INCREMENTAL", True)
+        spider.listing_margin = max(1, settings.getint("NEWSARCHIVE_LISTING_MARGIN", 2))
+        spider.recheck_policy = RecheckPolicy(recent_days=settings.getint("NEWSARCHIVE_RECHECK_RECENT_DAYS", 7),
+                                              old_days=settings.getint("NEWSARCHIVE_RECHECK_OLD_DAYS", 30))
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
         return spider
 
     # -- discovery -----------------------------------------------------------
 
     async def start(self):
+        self.now = datetime.now(timezone.utc)
+        if self.incremental:
+            self._load_history()
         if self.resume:
             for request in self._frontier_from_archive():
                 yield request
@@ -112,6 +127,24 @@ class NewsSpider(scrapy.Spider):
                             self.follow_url(urljoin(url, "/sitemap.xml"), self.parse_sitemap, "sitemap")):
                 if request is not None:
                     yield request
+        if self.history is not None:
+            # Listings no longer lead to old articles: the due ones are asked for directly.
+            for url in self.history.due_articles(self.now):
+                request = self.follow_url(url, self.parse_page, "recheck")
+                if request is not None:
+                    yield request
+
+    def _load_history(self):
+        """What earlier crawls archived of these sites; with none, the crawl is a full one."""
+        stats = self.crawler.stats
+        started = time.monotonic()
+        data = DataDir(self.crawler.settings.get("NEWSARCHIVE_DATA_DIR"))
+        history = CrawlHistory.load(data.catalog_path, self.scope, exclude_crawl=self.crawl_id,
+                                    policy=self.recheck_policy)
+        stats.set_value("newsarchive/incremental/known_urls", len(history))
+        stats.set_value("newsarchive/incremental/load_seconds", round(time.monotonic() - started, 3))
+        if len(history):
+            self.history = history
 
     def _frontier_from_archive(self):
         """Requests a stopped crawl had not made yet, recovered from what it archived."""
@@ -141,6 +174,7 @@ class NewsSpider(scrapy.Spider):
 
     def robots_parsed(self, robotparser, request):
         """robots.txt ``Sitemap:`` lines, read from the copy the robots middleware fetched."""
+        self._robots[urlsplit(request.url).netloc] = robotparser
         protego = getattr(robotparser, "rp", None)
         for url in getattr(protego, "sitemaps", ()) or ():
             follow = self.follow_url(url, self.parse_sitemap, "sitemap")
@@ -151,10 +185,14 @@ class NewsSpider(scrapy.Spider):
         if _is_html(response):  # a site that answers /sitemap.xml with a page: treat it as one
             yield from self.parse_page(response)
             return
-        kind, locations = sitemap_urls(response.body)
+        kind, entries = sitemap_entries(response.body)
         self.crawler.stats.inc_value(f"newsarchive/sitemap/{kind or 'unreadable'}")
         callback, link_kind = (self.parse_sitemap, "sitemap") if kind == "sitemapindex" else (self.parse_page, "page")
-        yield from self._follow_all(locations, response, callback, link_kind)
+        for location, lastmod in entries:
+            url = _absolute(response.url, location)
+            request = url and self.follow_url(url, callback, link_kind, lastmod=lastmod)
+            if request is not None:
+                yield request
 
     def parse_feed(self, response):
         if _is_html(response):
@@ -191,10 +229,13 @@ class NewsSpider(scrapy.Spider):
         yield from self._follow_all(response.xpath(_FEEDS).getall(), response, self.parse_feed, "feed")
         links = response.xpath("//a/@href").getall()
         pages, own_links = self._series_dead_end(response, [u for u in links if not is_attachment(u)])
+        pages, stale_run = self._listing_stop(response, pages, own_links)
         here = series_kind(response.url)
-        for request in self._follow_all(pages, response, self.parse_page, "page"):
+        for request in self._follow_all(pages, response, self.parse_page, "page", from_page=True):
             if here and series_kind(request.url) == here:
                 request.meta[_PARENT_LINKS] = own_links  # the next page of the same series
+            if series_kind(request.url):
+                request.meta[_STALE_RUN] = stale_run
             yield request
         attachments = [u for u in links if is_attachment(u)] + response.xpath("//img/@src").getall()
         yield from self._follow_all(attachments, response, None, "attachment")
@@ -218,6 +259,62 @@ class NewsSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"newsarchive/trap/{kind}")
         return [href for href in hrefs if series_kind(_absolute(response.url, href) or "") != kind], own
 
+    def _listing_stop(self, response, hrefs: list[str], own: frozenset[str]) -> tuple[list[str], int]:
+        """Stop walking a listing series where it holds only what was archived before.
+
+        In an incremental crawl, a page whose own links are all archived (or
+        already found by this crawl, or refused by robots.txt) is "stale"; the
+        run of stale pages is carried along the series. After
+        ``NEWSARCHIVE_LISTING_MARGIN`` stale pages in a row the series links are
+        not followed: everything further down was archived by an earlier crawl.
+        Returns the links to follow and the run to hand to series pages.
+        """
+        if self.history is None:
+            return hrefs, 0
+        if any(url not in self.history and url not in self._seen and self._robots_allow(url) for url in own):
+            return hrefs, 0
+        run = response.meta.get(_STALE_RUN, 0) + 1
+        if run < self.listing_margin:
+            return hrefs, run
+        kept = [href for href in hrefs if series_kind(_absolute(response.url, href) or "") is None]
+        if len(kept) < len(hrefs):
+            self.crawler.stats.inc_value("newsarchive/incremental/listing_stopped")
+        return kept, run
+
+    def _robots_allow(self, url: str) -> bool:
+        parser = self._robots.get(urlsplit(url).netloc)
+        if parser is None:
+            return True
+        agent = self.crawler.settings.get("ROBOTSTXT_USER_AGENT") or self.crawler.settings.get("USER_AGENT")
+        try:
+            return bool(parser.allowed(url, agent))
+        except Exception:  # noqa: BLE001 -- a parser quirk must not stop the crawl: count the link as new
+            return True
+
+    def parse_revalidated(self, response, then: str):
+        """The answer to a conditional request: a 304 is counted and its page's links read
+        from the archived copy (nothing is extracted again); a full answer is parsed as usual."""
+        callback = getattr(self, then)
+        stats = self.crawler.stats
+        if response.status != 304:
+            stats.inc_value("newsarchive/incremental/modified")
+            yield from callback(response)
+            return
+        stats.inc_value("newsarchive/incremental/not_modified")
+        if then == "parse_attachment":
+            return  # a document or image: no links to read
+        validators = response.meta[VALIDATORS_META]
+        data = DataDir(self.crawler.settings.get("NEWSARCHIVE_DATA_DIR"))
+        try:
+            stored = archived_response(data, {"url": validators.url, "status": 200,
+                                              "warc_filename": validators.warc_filename,
+                                              "warc_offset": validators.warc_offset})
+        except Exception:  # noqa: BLE001 -- a missing or damaged WARC costs the links, not the crawl
+            stats.inc_value("newsarchive/incremental/archived_copy_unreadable")
+            return
+        stored.request = response.request  # its meta: this crawl's capture (a revisit), series state
+        yield from callback(stored)
+
     def _archived_page(self, response) -> ArchivedPage:
         capture = response.meta["warc_capture"]
         headers = {name.decode("latin-1"): value.decode("latin-1")
@@ -227,17 +324,23 @@ class NewsSpider(scrapy.Spider):
 
     # -- scheduling ----------------------------------------------------------
 
-    def _follow_all(self, hrefs, response, callback, kind):
+    def _follow_all(self, hrefs, response, callback, kind, **options):
         for href in hrefs:
             url = _absolute(response.url, href)
             if url is None:
                 continue
-            request = self.follow_url(url, callback, kind)
+            request = self.follow_url(url, callback, kind, **options)
             if request is not None:
                 yield request
 
-    def follow_url(self, url: str, callback, kind: str, priority: int = 0):
-        """A request for ``url`` if it is new, in scope, not a trap and within the budgets; else None."""
+    def follow_url(self, url: str, callback, kind: str, priority: int = 0, *, lastmod: str | None = None,
+                   from_page: bool = False):
+        """A request for ``url`` if it is new, in scope, not a trap and within the budgets; else None.
+
+        In an incremental crawl, a URL archived before is asked again only when
+        ``crawler.incremental`` says so (``lastmod``: its sitemap date;
+        ``from_page``: linked from an HTML page), and then conditionally.
+        """
         stats = self.crawler.stats
         raw, url = url, clean_url(url)
         site = origin(url)
@@ -251,6 +354,14 @@ class NewsSpider(scrapy.Spider):
             self._seen.add(url)  # refused once, counted once
             stats.inc_value(f"newsarchive/trap/{trap}")
             return None
+        action, reason = "fetch", "new"
+        if self.history is not None:
+            action, reason = self.history.decide(url, kind, now=self.now, lastmod=lastmod, from_page=from_page)
+            if action == "skip":
+                if url not in self._skipped:
+                    self._skipped.add(url)
+                    stats.inc_value(f"newsarchive/incremental/skipped/{reason}")
+                return None
         if _has_session_id(raw):
             stats.inc_value("newsarchive/trap/session_id")  # the cleaned URL is fetched, once
         if self.max_pages and sum(self._scheduled.values()) >= self.max_pages:
@@ -262,8 +373,17 @@ class NewsSpider(scrapy.Spider):
         self._seen.add(url)
         self._scheduled[site] += 1
         stats.inc_value(f"newsarchive/requests/{kind}")
-        return scrapy.Request(url, callback=callback or self.parse_attachment, errback=self.fetch_failed,
-                              priority=priority, meta={"newsarchive_kind": kind})
+        callback = callback or self.parse_attachment
+        request = scrapy.Request(url, callback=callback, errback=self.fetch_failed,
+                                 priority=priority, meta={"newsarchive_kind": kind})
+        if action == "recheck":
+            stats.inc_value(f"newsarchive/incremental/recheck/{reason}")
+            validators = self.history.get(url).validators
+            if validators is not None:
+                request = request.replace(callback=self.parse_revalidated, cb_kwargs={"then": callback.__name__})
+                request.meta[VALIDATORS_META] = replace(validators, url=request.url)
+                request.meta["handle_httpstatus_list"] = [304]
+        return request
 
     def parse_attachment(self, response):
         """Attachments are archived by the WARC middleware; a link that was a page is a page."""
@@ -274,6 +394,9 @@ class NewsSpider(scrapy.Spider):
         # Already archived (404s, 500s) or reported by the WARC middleware (timeouts):
         # count it here so the crawl summary names the trouble.
         self.crawler.stats.inc_value(f"newsarchive/failed/{failure.type.__name__}")
+        status = getattr(getattr(failure.value, "response", None), "status", None)
+        if status in (404, 410) and failure.request.meta.get("newsarchive_kind") == "recheck":
+            self.crawler.stats.inc_value("newsarchive/incremental/gone")  # a removed article, archived
         message = str(failure.value)
         if "max redirections" in message:
             self.crawler.stats.inc_value("newsarchive/trap/redirect_loop")
