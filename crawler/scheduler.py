@@ -85,14 +85,14 @@ class Launcher(Protocol):
 # -- local crawls: child processes ---------------------------------------------------------
 
 
-def crawl_command(profile: SiteProfile, data_dir: Path) -> list[str]:
-    """The ``newsarchive crawl`` command line of one site's crawl."""
-    command = [sys.executable, "-m", "crawler.cli", "crawl", *profile.start_urls, "--data", str(data_dir)]
-    for name, value in profile.politeness.items():
-        command += ["-s", f"{name}={value}"]
-    if profile.page_budget:
-        command += ["--site-budget", str(profile.page_budget)]
-    return command
+def crawl_command(profile: SiteProfile, data_dir: Path, sites_file: Path) -> list[str]:
+    """The ``newsarchive crawl --site`` command line of one site's crawl.
+
+    The crawl reads its profile from the file itself (scope, article pattern,
+    politeness, budget, timezone...), so an edit made since this pass applies.
+    """
+    return [sys.executable, "-m", "crawler.cli", "crawl", "--site", profile.id,
+            "--file", str(Path(sites_file).resolve()), "--data", str(data_dir)]
 
 
 def crawl_outcome(returncode: int, log_path: Path, *, stop_requested: bool = False) -> Outcome:
@@ -151,9 +151,9 @@ class LocalLauncher:
     signal would make Scrapy stop uncleanly).
     """
 
-    def __init__(self, data_dir: Path, command: Callable[[SiteProfile, Path], list[str]] = crawl_command):
+    def __init__(self, data_dir: Path, sites_file: Path):
         self.data_dir = Path(data_dir)
-        self.command = command
+        self.sites_file = Path(sites_file)
 
     def start(self, profile: SiteProfile, now: datetime) -> LocalCrawl:
         logs = self.data_dir / "logs" / profile.id
@@ -161,8 +161,9 @@ class LocalLauncher:
         with site_lock(self.data_dir, profile.id) as lock:
             logs.mkdir(parents=True, exist_ok=True)
             with open(log_path, "w", encoding="utf-8") as log:
-                process = subprocess.Popen(self.command(profile, self.data_dir), stdout=log, stderr=subprocess.STDOUT,
-                                           stdin=subprocess.DEVNULL, pass_fds=(lock.fd,), start_new_session=True)
+                process = subprocess.Popen(crawl_command(profile, self.data_dir, self.sites_file), stdout=log,
+                                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=(lock.fd,),
+                                           start_new_session=True)
             lock.record_holder(process.pid)
         return LocalCrawl(profile.id, process, log_path)
 

@@ -214,11 +214,14 @@ class ScrapydPool:
         return lines
 
     def job_settings(self, profile, node: ScrapydNode) -> dict:
-        return {**profile.politeness, "NEWSARCHIVE_DATA_DIR": str(self.data_dir_of(node)),
+        """What ``newsarchive crawl --site`` sets from a profile, plus the node's own data dir and WARC prefix."""
+        return {**profile.politeness, "NEWSARCHIVE_TIMEZONE": profile.timezone,
+                "NEWSARCHIVE_DATA_DIR": str(self.data_dir_of(node)),
                 "NEWSARCHIVE_WARC_PREFIX": self.warc_prefix_of(node), "LOG_LEVEL": self.log_level}
 
     def job_args(self, profile, crawl_id: str) -> dict:
-        args = {"start_urls": " ".join(profile.start_urls), "crawl_id": crawl_id}
+        """Spider arguments: the whole profile as JSON (a node has no profiles file), the crawl id we chose."""
+        args = {"start_urls": " ".join(profile.start_urls), "site_profile": profile.to_json(), "crawl_id": crawl_id}
         if profile.page_budget:
             args["site_budget"] = profile.page_budget
         return args

@@ -81,7 +81,7 @@ def schedule(sites_file, data_dir):
                    f"{due:21} {_result(last, site_locked(data.path, entry.profile.id))}")
 
 
-def run_site(profile, data_dir: Path, now: datetime) -> tuple[bool, str]:
+def run_site(profile, data_dir: Path, sites_file: Path, now: datetime) -> tuple[bool, str]:
     """Crawl one site in its own process under its lock: (succeeded, one line saying how it went)."""
     from archive.errors import SiteBusy
     from archive.schedule import site_lock
@@ -93,8 +93,8 @@ def run_site(profile, data_dir: Path, now: datetime) -> tuple[bool, str]:
             logs.mkdir(parents=True, exist_ok=True)
             with open(log_path, "w", encoding="utf-8") as log:
                 # The crawl inherits the lock: if run-due is killed, the site stays locked until the crawl ends.
-                crawl = subprocess.Popen(crawl_command(profile, data_dir), stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, pass_fds=(lock.fd,))
+                crawl = subprocess.Popen(crawl_command(profile, data_dir, sites_file), stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=(lock.fd,))
                 lock.record_holder(crawl.pid)
                 returncode = crawl.wait()
     except SiteBusy as exc:
@@ -131,7 +131,7 @@ def run_due(sites_file, data_dir):
     failures = 0
     for profile in due:
         click.echo(f"{profile.id}: crawling {' '.join(profile.start_urls)}")
-        succeeded, line = run_site(profile, data.path, datetime.now(timezone.utc))
+        succeeded, line = run_site(profile, data.path, sites_file, datetime.now(timezone.utc))
         failures += not succeeded
         click.echo(f"{profile.id}: {line}")
     click.echo(f"{len(due) - failures} of {len(due)} due crawl(s) ran without failing")
@@ -185,7 +185,7 @@ def scheduler(sites_file, data_dir, max_parallel, scrapyd_nodes, node_data, depl
     else:
         if deploy:
             raise click.UsageError("--deploy goes with --scrapyd URL")
-        launcher = LocalLauncher(data.path)
+        launcher = LocalLauncher(data.path, sites_file)
 
     def load(path: Path):
         profiles, errors = load_profiles(path)
