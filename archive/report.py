@@ -165,13 +165,28 @@ def select_site(conn: sqlite3.Connection, site_id: str, profiles: Iterable = ())
     return SiteSelection(tuple(sorted(sites)), tuple(sorted(hosts)))
 
 
+def profile_names(conn: sqlite3.Connection, profiles: Iterable) -> dict[str, str]:
+    """articles.site -> the name of the first profile whose id it is or whose scope has its host."""
+    profiles = list(profiles)
+    names = {}
+    for site in known_sites(conn):
+        for profile in profiles:
+            if profile.id == site or profile.scope.has_host(f"http://{site}/"):
+                names[site] = profile.name or profile.id
+                break
+    return names
+
+
 # -- gathering ---------------------------------------------------------------------
 
 
-def gather(conn: sqlite3.Connection, selection: SiteSelection | None = None, *,
+def gather(conn: sqlite3.Connection, selection: SiteSelection | None = None, *, names: dict[str, str] | None = None,
            now: datetime | None = None, max_months: int = MAX_MONTHS) -> Report:
-    """Read every figure of the report from the catalog on ``conn`` (any schema version >= 2)."""
-    sites = _coverage(conn, selection)
+    """Read every figure of the report from the catalog on ``conn`` (any schema version >= 2).
+
+    ``names`` (articles.site -> a human name, e.g. from :func:`profile_names`) win over the sites table.
+    """
+    sites = _coverage(conn, selection, names or {})
     months, older = _month_columns(sites, max_months)
     pages, errors = _per_crawl_host(conn, "captures"), _per_crawl_host(conn, "errors")
     crawls = _crawls(conn, selection, pages, errors)
@@ -188,9 +203,9 @@ def gather(conn: sqlite3.Connection, selection: SiteSelection | None = None, *,
     )
 
 
-def _coverage(conn: sqlite3.Connection, selection: SiteSelection | None) -> list[SiteCoverage]:
+def _coverage(conn: sqlite3.Connection, selection: SiteSelection | None, names: dict[str, str]) -> list[SiteCoverage]:
     where, params = _site_clause("site", selection.sites if selection else None)
-    names = _site_names(conn)
+    names = {**_site_names(conn), **names}
     by_site: dict[str, dict[str, int]] = {}
     undated: dict[str, int] = {}
     for site, month, count in conn.execute(
@@ -223,6 +238,7 @@ def _crawls(conn: sqlite3.Connection, selection: SiteSelection | None, pages: di
         "SELECT id, seeds, started_at, finished_at, status, pages, articles, errors, bytes"
         f"{extra} FROM crawls ORDER BY started_at, id").fetchall()
     articles = _per_crawl_articles(conn, selection)
+    site_changes = _per_crawl_site_changes(conn, selection) if changes and selection is not None else None
     crawls = []
     for row in rows:
         crawl_id, seeds = row[0], row[1]
@@ -243,6 +259,8 @@ def _crawls(conn: sqlite3.Connection, selection: SiteSelection | None, pages: di
         new = changed = removed = None
         if changes:
             new, changed, removed = row[9], row[10], row[11]
+            if site_changes is not None and new is not None:  # counted at the crawl's end: these sites' share
+                new, changed, removed = (site_changes[name].get(crawl_id, 0) for name in ("new", "changed", "removed"))
         crawls.append(CrawlFigures(
             id=crawl_id, started_at=row[2], finished_at=row[3], status=row[4], pages=page_count or 0,
             articles=article_count or 0, errors=error_count or 0, bytes=row[8] or 0, hosts=hosts,
@@ -257,6 +275,22 @@ def _per_crawl_host(conn: sqlite3.Connection, table: str) -> dict[str, dict[str,
             " WHERE url IS NOT NULL GROUP BY crawl_id, host"):
         counts.setdefault(crawl_id, {})[host] = count
     return counts
+
+
+def _per_crawl_site_changes(conn: sqlite3.Connection, selection: SiteSelection) -> dict[str, dict[str, int]] | None:
+    """New, changed and removed articles per crawl, counted on the selected sites only."""
+    if "article_versions" not in _tables(conn) or "removed_crawl_id" not in _columns(conn, "articles"):
+        return None
+    where, params = _site_clause("a.site", selection.sites)
+    versions = ("SELECT v.crawl_id, count(DISTINCT v.url) FROM article_versions v JOIN articles a ON a.url = v.url"
+                f" {where} AND v.version {{}} GROUP BY v.crawl_id")
+    return {
+        "new": dict(conn.execute(versions.format("= 1"), params).fetchall()),
+        "changed": dict(conn.execute(versions.format("> 1"), params).fetchall()),
+        # The latest removal of each article (an article removed, back and removed again counts once).
+        "removed": dict(conn.execute(f"SELECT a.removed_crawl_id, count(*) FROM articles a {where}"
+                                     " AND a.removed_crawl_id IS NOT NULL GROUP BY a.removed_crawl_id", params).fetchall()),
+    }
 
 
 def _per_crawl_articles(conn: sqlite3.Connection, selection: SiteSelection | None) -> dict[str, int]:
@@ -310,9 +344,9 @@ def error_kind(message: str) -> str:
 
 def summary_lines(report: Report, output: str | None = None) -> list[str]:
     """A few lines for the terminal: what the archive covers, its gaps, how each site's last crawl went."""
-    lines = [f"{len(report.sites)} sites, {report.total_articles} articles, "
-             f"{report.months_covered} months covered, {report.gap_count} gap months"
-             + (f", {len(report.crawls)} crawls" if report.crawls else ", no crawls yet")]
+    lines = [f"{_count(len(report.sites), 'site')}, {_count(report.total_articles, 'article')}, "
+             f"{_count(report.months_covered, 'month')} covered, {_count(report.gap_count, 'gap month')}, "
+             + (_count(len(report.crawls), 'crawl') if report.crawls else "no crawls yet")]
     for site in report.sites:
         span = f"{site.first_month}..{site.last_month}" if site.months else "no dated articles"
         gaps = site.gaps
@@ -320,10 +354,14 @@ def summary_lines(report: Report, output: str | None = None) -> list[str]:
         last = report.last_crawls.get(site.site)
         crawl_text = (f"last crawl {last.started_at[:16].replace('T', ' ')} {last.status}, "
                       f"{last.pages} pages, {last.errors} errors" if last else "never crawled")
-        lines.append(f"  {site.label}: {site.total} articles {span}; {gap_text}; {crawl_text}")
+        lines.append(f"  {site.label}: {_count(site.total, 'article')} {span}; {gap_text}; {crawl_text}")
     if output:
         lines.append(f"report: {output}")
     return lines
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'s' if number != 1 else ''}"
 
 
 def _month_list(months: list[str], shown: int = 4) -> str:
@@ -349,8 +387,12 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
 def _site_names(conn: sqlite3.Connection) -> dict[str, str]:
-    if "sites" not in {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}:
+    if "sites" not in _tables(conn):
         return {}
     return {site: name for site, name in conn.execute("SELECT id, name FROM sites WHERE name IS NOT NULL")}
 
