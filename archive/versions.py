@@ -54,6 +54,7 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 
 from archive.errors import ArticleNotFound
 
@@ -299,7 +300,7 @@ def article_history(conn: sqlite3.Connection, url: str) -> History:
             " WHERE url = ? ORDER BY version", [candidate]).fetchall()
         names = [c for c in VERSION_COLUMNS if c != "url"]
         versions = [Version(**dict(zip(names, row))) for row in rows]
-        changes = [change_between(old, new) for old, new in zip(versions, versions[1:])]
+        changes = [change_between(old, new) for old, new in pairwise(versions)]
         return History(candidate, versions, article[1], article[2], changes)
     raise ArticleNotFound(f"{url} is not an article in the catalog (newsarchive show lists its captures)")
 

@@ -11,16 +11,15 @@ import subprocess
 import sys
 import threading
 from contextlib import closing
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import permutations
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from archive.catalog import Catalog
 from archive.errors import ArticleNotFound
-from archive.query import connect
 from archive.versions import article_history
 from crawler.cli import cli
 
@@ -208,3 +207,183 @@ def test_history_lists_versions_with_a_diff_of_the_text(catalog):
 def test_history_of_an_unknown_url_is_a_named_error(catalog):
     with pytest.raises(ArticleNotFound, match="not an article"):
         article_history(catalog.db.conn, "https://akimat.example.kz/nothing")
+
+
+# -- four crawls of a site that changes -----------------------------------------------------
+
+TODAY = datetime.now(timezone.utc).date().isoformat()  # recent, so an incremental re-crawl re-checks them
+PARAGRAPHS = [
+    "Облыс әкімі аудандардың жылу маусымына дайындығын тексеріп, қазандықтарды аралады.",
+    "Жиналысқа аудан әкімдері, коммуналдық кәсіпорындардың басшылары мен депутаттар қатысты.",
+    "Әкім барлық нысандарды қараша айының соңына дейін толық іске қосуды тапсырды.",
+    "Тұрғындардың өтініштері бойынша жеке тексеру жүргізіліп, нәтижесі жарияланады.",
+]
+
+
+class ChangingSite:
+    """A listing and two article pages on loopback whose text, footer and existence the test changes."""
+
+    def __init__(self):
+        self.texts = {1: list(PARAGRAPHS), 2: list(reversed(PARAGRAPHS))}
+        self.footer = "© Облыс әкімдігі, 2026"
+        self.gone: set[int] = set()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                status, body = site.page(self.path)
+                data = body.encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def page(self, path):
+        if path == "/news/":
+            links = "".join(f'<li><a href="/news/{n}">Жаңалық {n}</a></li>' for n in self.texts)
+            return 200, f"<html><head><title>Жаңалықтар</title></head><body><ul>{links}</ul></body></html>"
+        number = path.removeprefix("/news/")
+        if number.isdigit() and int(number) in self.texts and int(number) not in self.gone:
+            paragraphs = "".join(f"<p>{p}</p>" for p in self.texts[int(number)])
+            return 200, (
+                '<html lang="kk"><head><meta charset="utf-8"><meta property="og:type" content="article">'
+                f'<title>Әкім жиналыс өткізді {number}</title></head><body>'
+                f'<nav><a href="/news/">Жаңалықтар</a></nav><article><h1>Әкім жиналыс өткізді {number}</h1>'
+                f'<time datetime="{TODAY}">{TODAY}</time>{paragraphs}</article>'
+                f"<footer><p>{self.footer}</p></footer></body></html>")
+        return 404, "<html><body><h1>Бет табылмады</h1></body></html>"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+CRAWL_SCRIPT = (
+    "import json, sys\n"
+    "from crawler.runner import run_crawl\n"
+    "result = run_crawl([sys.argv[1]], json.loads(sys.argv[2]))\n"
+    "print(json.dumps([result.crawl_id, result.finish_reason]))\n"
+)
+
+
+def crawl(site, data):
+    settings = {"NEWSARCHIVE_DATA_DIR": str(data), "AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0,
+                "NEWSARCHIVE_DEDUP": True}
+    done = subprocess.run([sys.executable, "-c", CRAWL_SCRIPT, site.base + "/news/", json.dumps(settings)],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    crawl_id, reason = json.loads(done.stdout.strip().splitlines()[-1])
+    assert reason == "finished"
+    return crawl_id
+
+
+def query(path, sql, params=()):
+    with closing(sqlite3.connect(path)) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(row) for row in db.execute(sql, params)]
+
+
+@pytest.fixture(scope="module")
+def recrawled(tmp_path_factory):
+    """Crawled four times: as first served; article 1 edited; only its footer changed; article 2 gone."""
+    data = tmp_path_factory.mktemp("versions") / "data"
+    site = ChangingSite()
+    try:
+        crawls = [crawl(site, data)]
+        site.texts[1][1] = "Жиналысқа аудан әкімдері мен облыстық мәслихат депутаттары қатысты."
+        crawls.append(crawl(site, data))
+        site.footer = "© Облыс әкімдігі, 2026. Барлық құқықтар қорғалған."
+        crawls.append(crawl(site, data))
+        site.gone.add(2)
+        crawls.append(crawl(site, data))
+    finally:
+        site.close()
+    rebuilt = data.parent / "rebuilt.db"
+    done = subprocess.run([sys.executable, "-m", "crawler.cli", "reindex", "--data", str(data), "--into",
+                           str(rebuilt), "--workers", "1"], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return data, crawls, site.base, rebuilt
+
+
+def test_an_edited_article_has_two_versions_and_the_other_one(recrawled):
+    data, crawls, base, _ = recrawled
+    rows = query(data / "catalog.db", "SELECT url, version, crawl_id, text FROM article_versions ORDER BY url, version")
+    assert [(r["url"], r["version"], r["crawl_id"]) for r in rows] == [
+        (f"{base}/news/1", 1, crawls[0]), (f"{base}/news/1", 2, crawls[1]), (f"{base}/news/2", 1, crawls[0])]
+    assert "облыстық мәслихат" in rows[1]["text"] and "облыстық мәслихат" not in rows[0]["text"]
+
+
+def test_a_footer_change_is_no_version_but_the_article_points_at_the_newest_capture(recrawled):
+    data, crawls, base, _ = recrawled
+    (article,) = query(data / "catalog.db", "SELECT * FROM articles WHERE url = ?", [f"{base}/news/1"])
+    assert (article["versions"], article["crawl_id"]) == (2, crawls[2])
+    assert "облыстық мәслихат" in article["text"] and "құқықтар" not in article["text"]
+
+
+def test_the_article_that_answers_404_is_marked_removed_and_kept(recrawled):
+    data, crawls, base, _ = recrawled
+    (article,) = query(data / "catalog.db", "SELECT * FROM articles WHERE url = ?", [f"{base}/news/2"])
+    (gone_capture,) = query(data / "catalog.db", "SELECT fetched_at FROM captures WHERE url = ? AND status = 404",
+                            [f"{base}/news/2"])
+    assert (article["removed_at"], article["removed_crawl_id"]) == (gone_capture["fetched_at"], crawls[3])
+    assert article["text"].startswith(PARAGRAPHS[-1])
+    (still_there,) = query(data / "catalog.db", "SELECT removed_at FROM articles WHERE url = ?", [f"{base}/news/1"])
+    assert still_there["removed_at"] is None
+
+
+def test_each_crawl_counts_its_new_changed_and_removed_articles(recrawled):
+    data, crawls, _, _ = recrawled
+    rows = {r["id"]: r for r in query(data / "catalog.db", "SELECT * FROM crawls")}
+    counts = [(rows[c]["new_articles"], rows[c]["changed_articles"], rows[c]["removed_articles"]) for c in crawls]
+    assert counts == [(2, 0, 0), (0, 1, 0), (0, 0, 0), (0, 0, 1)]
+
+
+def test_history_shows_the_versions_and_the_diff(recrawled):
+    data, crawls, base, _ = recrawled
+    result = CliRunner().invoke(cli, ["history", f"{base}/news/1", "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"{base}/news/1: 2 versions"
+    assert any(line.startswith("version 2 · first seen ") and line.endswith(f"crawl {crawls[1]}") for line in lines)
+    assert f"  -{PARAGRAPHS[1]}" in lines
+    assert "  +Жиналысқа аудан әкімдері мен облыстық мәслихат депутаттары қатысты." in lines
+
+
+def test_history_says_when_an_article_was_removed(recrawled):
+    data, crawls, base, _ = recrawled
+    result = CliRunner().invoke(cli, ["history", f"{base}/news/2", "--data", str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    history = json.loads(result.output)
+    assert history["removed_crawl_id"] == crawls[3] and history["removed_at"]
+    assert [v["version"] for v in history["versions"]] == [1] and history["changes"] == []
+
+
+def test_history_of_an_unknown_url_or_a_missing_catalog_is_one_line(recrawled, tmp_path):
+    data, _, base, _ = recrawled
+    for args in (["history", f"{base}/news/99", "--data", str(data)],
+                 ["history", f"{base}/news/1", "--data", str(tmp_path / "nothing")]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code != 0
+        assert len(result.output.strip().splitlines()) == 1 and result.output.startswith("Error: "), result.output
+
+
+@pytest.mark.parametrize("table, columns", [
+    ("article_versions", "*"),
+    ("article_sightings", "*"),
+    ("articles", "*"),
+    ("crawls", "id, pages, articles, errors, bytes, new_articles, changed_articles, removed_articles"),
+])
+def test_reindex_rebuilds_the_same_versions_articles_and_crawl_counts(recrawled, table, columns):
+    data, _, _, rebuilt = recrawled
+    sql = f"SELECT {columns} FROM {table}"
+    crawled = sorted(query(data / "catalog.db", sql), key=repr)
+    assert crawled
+    assert sorted(query(rebuilt, sql), key=repr) == crawled
