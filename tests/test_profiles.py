@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from archive.profiles import KeyLines, load_profiles, parse_cadence, parse_profiles, render_site
+from archive.profiles import (KeyLines, load_profiles, parse_cadence, parse_profiles, profile_for_url,
+                               profile_from_json, render_site)
 from crawler.cli import cli
 
 GOOD_SITE = """
@@ -187,6 +188,39 @@ def test_a_written_profile_reads_back_the_same():
     assert (profile.name, profile.article_url_pattern, profile.cadence.cron, profile.page_budget) == (
         'Акимат "Атырау"', r"/ru/news/\d+\.html$", "0 */6 * * *", 500)
     assert profile.politeness == {"DOWNLOAD_DELAY": 1.5, "ROBOTSTXT_OBEY": True}
+
+
+FULL_PROFILE = numbered(
+    "[presets.bitrix]", 'timezone = "Asia/Almaty"', "politeness = { DOWNLOAD_DELAY = 2.5, ROBOTSTXT_OBEY = true }",
+    "[sites.atyrau]", 'extends = "bitrix"', 'name = "Атырау облысының әкімдігі"', 'region = "Atyrau"',
+    'country = "KZ"', 'languages = ["kk", "ru"]', 'start_urls = ["https://atyrau.example.kz/kk/news"]',
+    "scope = { hosts = [\"atyrau.example.kz\"], path_prefixes = [\"/kk/\"], exclude = ['[?&]print='] }",
+    r"article_url_pattern = '/kk/news/\d+$'", 'cadence = "0 */6 * * *"', "page_budget = 800",
+    "boilerplate_selectors = ['.share', 'p:contains(\"Бұған дейін\")']")
+
+
+def test_a_profile_survives_its_json_round_trip():
+    (profile,), errors = parse_profiles(FULL_PROFILE)
+    assert errors == []
+    assert profile_from_json(profile.to_json()) == profile
+
+
+def test_a_profile_json_is_checked_by_the_rules_of_a_profiles_file():
+    (profile,), _ = parse_profiles(FULL_PROFILE)
+    broken = profile.to_json().replace('"Asia/Almaty"', '"Asia/Atyrau City"')
+    with pytest.raises(ValueError, match='^site profile "atyrau": timezone "Asia/Atyrau City" is not a time zone'):
+        profile_from_json(broken)
+    with pytest.raises(ValueError, match="^site profile is not JSON"):
+        profile_from_json("atyrau")
+
+
+def test_a_url_belongs_to_the_profile_whose_scope_contains_it_else_to_one_with_its_host():
+    profiles, _ = parse_profiles(numbered(
+        "[sites.kk]", 'start_urls = ["https://a.kz/kk/news"]', 'scope = { path_prefixes = ["/kk/"] }',
+        "[sites.ru]", 'start_urls = ["https://a.kz/ru/news"]', 'scope = { path_prefixes = ["/ru/"] }'))
+    assert [profile_for_url(profiles, url).id for url in ("https://a.kz/ru/news/1", "https://a.kz/uploads/1.png")] \
+        == ["ru", "kk"]
+    assert profile_for_url(profiles, "https://b.kz/ru/news/1") is None
 
 
 def test_key_lines_skip_the_contents_of_multiline_arrays_and_strings():

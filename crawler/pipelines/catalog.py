@@ -30,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 _CLOSE_STATUS = {"finished": "finished", "shutdown": "interrupted", "cancelled": "interrupted"}
 _RECORDED_SETTINGS = ("USER_AGENT", "ROBOTSTXT_OBEY", "CONCURRENT_REQUESTS_PER_DOMAIN", "DOWNLOAD_DELAY",
-                      "AUTOTHROTTLE_ENABLED", "DEPTH_LIMIT", "NEWSARCHIVE_MAX_PAGES", "NEWSARCHIVE_SITE_BUDGET")
+                      "AUTOTHROTTLE_ENABLED", "DEPTH_LIMIT", "NEWSARCHIVE_MAX_PAGES", "NEWSARCHIVE_SITE_BUDGET",
+                      "NEWSARCHIVE_TIMEZONE")
 
 
 class CatalogPipeline:
@@ -64,8 +65,11 @@ class CatalogPipeline:
         settings = {name: self.crawler.settings.get(name) for name in _RECORDED_SETTINGS}
         # Lets a later start tell a crawl that was killed from one still running elsewhere.
         settings["process"] = {"host": socket.gethostname(), "pid": os.getpid()}
+        # Incremental (only what changed) or full: a report must not compare one with the other blindly.
+        settings["NEWSARCHIVE_INCREMENTAL"] = self.crawler.settings.getbool("NEWSARCHIVE_INCREMENTAL", True)
         if profile is not None:
             settings["site"] = profile.id
+            settings["NEWSARCHIVE_TIMEZONE"] = profile.timezone  # what the extraction used
         if spider.resume:
             self.crawl_id = self.catalog.resume_crawl(spider.crawl_id, {"process": settings["process"]})["id"]
         else:
