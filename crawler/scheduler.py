@@ -116,6 +116,21 @@ def crawl_outcome(returncode: int, log_path: Path, *, stop_requested: bool = Fal
     return Outcome(status, f"{label} ({how}): {reason}  [log: {log_path}]")
 
 
+def ensure_catalog(data_dir: Path) -> None:
+    """Create (or migrate) the catalog before crawls start side by side.
+
+    Two crawls that both find no catalog race to create it, and the loser's
+    switch to WAL fails at once with "database is locked" (seen in the tests);
+    opening an existing WAL catalog is only reads, so concurrent crawls then
+    open it safely.
+    """
+    from archive.catalog import Catalog
+    from archive.datadir import DataDir
+
+    data = DataDir(data_dir).prepare()
+    Catalog(data.catalog_path, warc_dir=data.warc_dir).close()
+
+
 class LocalCrawl:
     def __init__(self, site_id: str, process: subprocess.Popen, log_path: Path):
         self.site_id = site_id
@@ -154,8 +169,12 @@ class LocalLauncher:
     def __init__(self, data_dir: Path, sites_file: Path):
         self.data_dir = Path(data_dir)
         self.sites_file = Path(sites_file)
+        self._catalog_ready = False
 
     def start(self, profile: SiteProfile, now: datetime) -> LocalCrawl:
+        if not self._catalog_ready:
+            ensure_catalog(self.data_dir)
+            self._catalog_ready = True
         logs = self.data_dir / "logs" / profile.id
         log_path = logs / f"{now.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
         with site_lock(self.data_dir, profile.id) as lock:

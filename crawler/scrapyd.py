@@ -192,6 +192,7 @@ class ScrapydPool:
         self.project = project
         self.log_level = log_level
         self.in_flight: dict[str, int] = dict.fromkeys(workers, 0)
+        self._unprepared = list(nodes)
 
     def data_dir_of(self, node: ScrapydNode) -> Path:
         return Path(self.node_data.format(data=self.data_dir.resolve(), worker=node.worker))
@@ -232,6 +233,7 @@ class ScrapydPool:
 
         with ExitStack() as held:
             held.enter_context(site_lock(self.data_dir, profile.id))
+            self._prepare_node_dirs()
             crawl_id = new_crawl_id(now)
             job_id = f"{profile.id}.{crawl_id}"
             problems = []
@@ -245,6 +247,20 @@ class ScrapydPool:
                 self.in_flight[node.worker] += 1
                 return ScrapydCrawl(self, node, profile.id, job_id, crawl_id, held.pop_all())
             raise ScrapydError("; ".join(problems))
+
+    def _prepare_node_dirs(self) -> None:
+        """Create the catalog of each node on this machine (see ensure_catalog); a remote node's is its own."""
+        from archive.errors import NewsArchiveError
+        from crawler.scheduler import ensure_catalog
+
+        while self._unprepared:
+            node = self._unprepared.pop()
+            local = urlsplit(node.url).hostname in ("localhost", "127.0.0.1", "::1")
+            if local or self.data_dir_of(node).is_dir():
+                try:
+                    ensure_catalog(self.data_dir_of(node))
+                except (NewsArchiveError, OSError):
+                    pass  # the node creates it with its first job
 
     def adopt(self) -> list["ScrapydCrawl"]:
         adopted = []

@@ -211,7 +211,7 @@ def test_schedule_shows_last_crawl_result_and_next_due(runs):
     started = datetime.fromisoformat(kk["started_at"].replace("Z", "+00:00"))
     assert f"{started:%Y-%m-%d %H:%M} UTC" in rows["kk"]
     assert f"{started + timedelta(days=1):%Y-%m-%d %H:%M} UTC" in rows["kk"]
-    assert "finished (" in rows["kk"] and "5 articles" in rows["kk"]
+    assert re.search(r"finished in \d+s \(\d+ pages, 5 articles, 0 errors\)$", rows["kk"]), rows["kk"]
 
 
 # -- sites add -----------------------------------------------------------------------------
