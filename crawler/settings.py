@@ -65,6 +65,10 @@ ITEM_PIPELINES = {
     "crawler.pipelines.extraction.ExtractionPipeline": 300,
     "crawler.pipelines.catalog.CatalogPipeline": 800,
 }
+EXTENSIONS = {
+    # Per-site pages, articles, errors and pages/s on a terminal; silent otherwise (NEWSARCHIVE_PROGRESS).
+    "crawler.extensions.progress.CrawlProgress": 500,
+}
 
 # -- newsarchive --------------------------------------------------------------
 NEWSARCHIVE_DATA_DIR = "data"
@@ -84,6 +88,7 @@ NEWSARCHIVE_EXTRACT = True  # False: archive only; extract later with reindex
 NEWSARCHIVE_EXTRACT_WORKERS = 0  # 0 = one per core
 NEWSARCHIVE_TIMEZONE = "Asia/Almaty"  # dates shown without an offset are in this zone
 NEWSARCHIVE_CATALOG_BATCH = 200
+NEWSARCHIVE_PROGRESS = True  # live progress lines when stderr is a terminal; False: never
 # Incremental re-crawl (crawler/incremental.py): a crawl of sites the catalog already holds asks only
 # for what is new, due or changed. False: fetch everything again (newsarchive crawl --full).
 NEWSARCHIVE_INCREMENTAL = True

@@ -1,0 +1,1 @@
+"""Scrapy extensions of newsarchive: components that watch a crawl through its signals."""
