@@ -39,7 +39,6 @@ change later on the day of the last fetch is not missed).
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -126,14 +125,9 @@ class CrawlHistory:
         try:
             for origin in sorted(set(origins)):
                 bounds = (origin + "/", origin + "0")  # every URL of the origin: '0' follows '/'
-                articles = dict(db.execute(
-                    "SELECT url, published FROM articles WHERE url >= ? AND url < ?", bounds))
-                rows = db.execute(
-                    "SELECT url, status, fetched_at, etag, last_modified, record_id, record_type, refers_to,"
-                    " warc_filename, warc_offset FROM captures WHERE url >= ? AND url < ? AND crawl_id IS NOT ?"
-                    " ORDER BY url, fetched_at, id", (*bounds, exclude_crawl))
-                for url, group in itertools.groupby(rows, key=lambda row: row[0]):
-                    captures[url] = _past_capture(url, list(group), url in articles, articles.get(url))
+                articles = dict(db.execute(_ARTICLES_SQL, bounds))
+                for row in db.execute(_LATEST_CAPTURES_SQL, (*bounds, exclude_crawl)):
+                    captures[row[0]] = _past_capture(row, row[0] in articles, articles.get(row[0]))
         except sqlite3.DatabaseError:
             captures = {}  # an unreadable or pre-v5 catalog: crawl in full
         finally:
@@ -171,24 +165,40 @@ class CrawlHistory:
         return "skip", "unchanged_in_sitemap" if lastmod is not None else "archived"
 
 
-def _past_capture(url: str, rows: list[tuple], is_article: bool, published: str | None) -> PastCapture:
-    """The latest of a URL's capture rows (oldest first), with validators when a 304 could refer to them."""
-    latest = rows[-1]
-    _, status, fetched_at, etag, last_modified, record_id, record_type, refers_to, filename, offset = latest
+_ARTICLES_SQL = "SELECT url, published FROM articles WHERE url >= ? AND url < ?"
+# Per URL, the latest capture (SQLite takes the bare columns from the max() row) and, when that is
+# a revisit, the full response record it refers to (same URL, so the url index finds it).
+_LATEST_CAPTURES_SQL = """
+SELECT latest.url, latest.status, latest.fetched_at, latest.etag, latest.last_modified,
+       latest.record_type, latest.record_id, latest.warc_filename, latest.warc_offset,
+       original.record_id, original.fetched_at, original.warc_filename, original.warc_offset
+FROM (SELECT url, status, max(fetched_at) AS fetched_at, etag, last_modified, record_type, record_id,
+             refers_to, warc_filename, warc_offset
+      FROM captures WHERE url >= ? AND url < ? AND crawl_id IS NOT ? GROUP BY url) AS latest
+LEFT JOIN captures AS original
+       ON original.url = latest.url AND original.record_id = latest.refers_to AND original.record_type = 'response'
+"""
+
+
+def _past_capture(row: tuple, is_article: bool, published: str | None) -> PastCapture:
+    """A PastCapture from a _LATEST_CAPTURES_SQL row, with validators when a 304 could refer to them."""
+    url, status, fetched_at, etag, last_modified, record_type = row[:6]
     validators = None
     if (etag or last_modified) and status in (200, 304):
         # A revisit (identical payload, or an earlier 304) stands for the full record it refers to.
-        original = latest if record_type == "response" and status == 200 else \
-            next((row for row in rows if row[5] == refers_to and row[6] == "response"), None)
-        if original is not None:
-            validators = Validators(url, etag, last_modified, RevisitOf(original[5], url, original[2]),
-                                    original[8], original[9])
+        if record_type == "response" and status == 200:
+            record_id, original_date, filename, offset = row[6], fetched_at, row[7], row[8]
+        else:
+            record_id, original_date, filename, offset = row[9:13]
+        if record_id is not None:
+            validators = Validators(url, etag, last_modified, RevisitOf(record_id, url, original_date),
+                                    filename, offset)
     return PastCapture(url, status, parse_instant(fetched_at), is_article, _published_date(published), validators)
 
 
 def parse_instant(text: str) -> datetime:
     """An ISO 8601 time as an aware UTC datetime (a naive one is taken as UTC)."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -208,6 +218,6 @@ def _published_date(published: str | None) -> date | None:
     if not published:
         return None
     try:
-        return datetime.fromisoformat(published).date() if "T" in published else date.fromisoformat(published[:10])
+        return date.fromisoformat(published[:10])  # the date as the page gives it, in its own zone
     except ValueError:
         return None

@@ -11,6 +11,7 @@ import socket
 import threading
 import urllib.error
 import urllib.request
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -295,3 +296,82 @@ def test_key_sentences_are_unique_and_dates_run_newest_first():
         site = site_class("http://127.0.0.1:9", 2000)
         assert len({a.key_sentence for a in site.expected_articles}) == 2000
         assert all(newer.published > older.published for newer, older in zip(site.articles, site.articles[1:]))
+
+
+def test_every_page_answered_200_carries_an_etag_that_a_conditional_get_turns_into_304(portal):
+    for site in portal.sites.values():
+        for url in (site.start_url, site.sitemap_url, site.feed_url, site.non_article_urls[1]):
+            status, headers, _ = fetch(url)
+            assert status == 200 and headers["ETag"], url
+            assert fetch(url, {"If-None-Match": headers["ETag"]})[0] == 304, url
+
+
+def site_paths(site, url):
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def test_published_articles_are_newer_than_the_newest_and_lead_the_listing_and_sitemap():
+    site = SITE_CLASSES["en"]("http://127.0.0.1:9", 12)
+    newest_before = site.articles[0].published
+    listing_etag = dict(site.respond(site.start_path).headers)["ETag"]
+    added = site.publish_articles(3)
+    assert [a.url for a in added] == [a.url for a in site.expected_articles[:3]]
+    assert len(site.expected_articles) == 15 and len({a.url for a in site.expected_articles}) == 15
+    assert all(article.published > newest_before for article in site.articles[:3])
+    listing = site.respond(site.start_path)
+    assert dict(listing.headers)["ETag"] != listing_etag
+    assert f'href="{urlsplit(added[0].url).path}"' in listing.body.decode()
+    assert all(f"<loc>{a.url}</loc>" in site.respond("/sitemap.xml").body.decode() for a in added)
+    page = site.respond(site_paths(site, added[1].url))
+    assert page.status == 200 and added[1].key_sentence in page.body.decode()
+
+
+def test_published_articles_keep_every_lead_unique():
+    site = SITE_CLASSES["kk"]("http://127.0.0.1:9", 40)
+    site.publish_articles(25)
+    assert len({a.key_sentence for a in site.expected_articles}) == 65
+
+
+def test_an_edited_article_has_the_new_text_a_new_etag_and_a_later_last_modified():
+    site = SITE_CLASSES["ru"]("http://127.0.0.1:9", 12)
+    url = site.expected_articles[4].url
+    before = dict(site.respond(site_paths(site, url)).headers)
+    edited = site.edit_article(url, lead="Аким области уточнил сроки ремонта дорог.")
+    after = site.respond(site_paths(site, url))
+    assert edited.key_sentence == "Аким области уточнил сроки ремонта дорог." == site.expected_articles[4].key_sentence
+    assert edited.key_sentence in after.body.decode("windows-1251")
+    headers = dict(after.headers)
+    assert headers["ETag"] != before["ETag"]
+    assert parsedate_to_datetime(headers["Last-Modified"]) > parsedate_to_datetime(before["Last-Modified"])
+
+
+def test_an_edit_without_text_appends_a_note_in_the_sites_language():
+    site = SITE_CLASSES["kk"]("http://127.0.0.1:9", 12)
+    original = site.expected_articles[0].key_sentence
+    assert site.edit_article(site.expected_articles[0].url).key_sentence == f"{original} Мәтін нақтыланды."
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_removed_article_answers_its_status_and_leaves_listing_and_ground_truth(status):
+    site = SITE_CLASSES["kk"]("http://127.0.0.1:9", 12)
+    gone = site.expected_articles[3]
+    site.remove_article(gone.url, status=status)
+    assert site.respond(site_paths(site, gone.url)).status == status
+    assert site.respond(site_paths(site, gone.variant_urls[0])).status == status  # the print version
+    assert gone.url not in {a.url for a in site.expected_articles} and len(site.expected_articles) == 11
+    assert site.removed_urls == {gone.url: status}
+    assert f'href="{urlsplit(gone.url).path}' not in site.respond(site.start_path).body.decode()
+
+
+def test_ground_truth_follows_the_changes_feed_variants_and_older_links_included():
+    site = SITE_CLASSES["en"]("http://127.0.0.1:9", 30)
+    site.publish_articles(2)
+    site.remove_article(site.expected_articles[5].url)
+    fresh = SITE_CLASSES["en"]("http://127.0.0.1:9", 30)
+    assert [a.url for a in site.expected_articles[2:]] == [a.url for i, a in enumerate(fresh.expected_articles) if i != 3]
+    for position, article in enumerate(site.expected_articles):
+        in_feed = any("utm_source=atom" in variant for variant in article.variant_urls)
+        assert in_feed == (position < 20), article.url
+        page = site.respond(site_paths(site, article.url))
+        assert page.status == 200

@@ -12,6 +12,12 @@ canonical links, ``?sid=`` session ids), ``ru`` a Russian akimat site served in
 windows-1251 (table layout, two date formats, a gzipped child sitemap), ``en``
 an English ministry site (semantic HTML5, ``<time datetime>``, og: tags and
 JSON-LD on some pages, "Updated" dates that are not publication dates).
+
+Every 200 answer carries an ETag (articles also a Last-Modified), so a
+re-crawl can ask "changed since?". For incremental-crawl tests a site can
+change after start: :meth:`DemoSite.publish_articles`, :meth:`DemoSite.edit_article`
+and :meth:`DemoSite.remove_article` update the pages and the ground truth
+together; without them a site never changes.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import hashlib
 import json
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from html import escape
@@ -36,6 +42,8 @@ NEWEST_PUBLISHED = datetime(2026, 11, 25, 10, 30, tzinfo=KAZAKHSTAN_TIME)
 FEED_SIZE = 20
 SIDEBAR_SIZE = 5
 MAX_ARTICLES_PER_SITE = 10_000
+# Appended to an article's lead by DemoSite.edit_article unless the test gives its own text.
+EDIT_NOTES = {"kk": "Мәтін нақтыланды.", "ru": "Текст уточнён.", "en": "The text was corrected."}
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,7 @@ class Page:
 
 @dataclass(frozen=True)
 class DemoArticle:
-    """One generated article; ``index`` 0 is the newest."""
+    """One generated article; ``index`` 0 is the newest at start, articles published later have -1, -2..."""
 
     index: int
     number: int
@@ -72,6 +80,7 @@ class DemoArticle:
     published: datetime
     shows_time: bool
     tags: tuple[str, ...]
+    revised: datetime | None = None  # set by DemoSite.edit_article: the page's new Last-Modified
 
     @property
     def published_iso(self) -> str:
@@ -139,28 +148,35 @@ def generate_articles(site_id: str, texts: dict, count: int, base_number: int,
     for index in range(count):
         if index:
             published = _earlier(published, clock)
-        rng = random.Random(f"{site_id}:article:{index}")
-        topic = rng.choice(texts["topics"])
-        place, place_gen, place_loc = rng.choice(texts["places"])
-        slots = {
-            "place": place, "place_gen": place_gen, "place_loc": place_loc,
-            "Place_loc": place_loc[:1].upper() + place_loc[1:],
-            "n": rng.randint(3, 45), "roman": roman(rng.randint(10, 45)),
-            "count": 40 + 3 * index + rng.randint(0, 2),  # strictly increasing: every lead is unique
-            "date": lead_date(published),
-        }
-        title = topic["title"].format(**slots)
-        articles.append(DemoArticle(
-            index=index,
-            number=base_number - index,
-            title=title[:1].upper() + title[1:],
-            lead=topic["lead"].format(**slots),
-            paragraphs=tuple(rng.sample(texts["paragraphs"], rng.randint(4, 6))),
-            published=published,
-            shows_time=index % 4 != 3,
-            tags=tuple(sorted(rng.sample(sorted(texts["tags"]), rng.randint(1, 2)))),
-        ))
+        articles.append(generate_article(site_id, texts, index, base_number - index, published, lead_date))
     return articles
+
+
+def generate_article(site_id: str, texts: dict, index: int, number: int, published: datetime,
+                     lead_date: Callable[[datetime], str], serial: int | None = None) -> DemoArticle:
+    """One article from its site, ``index`` and date; ``serial`` orders the leads (default: ``index``)."""
+    rng = random.Random(f"{site_id}:article:{index}")
+    topic = rng.choice(texts["topics"])
+    place, place_gen, place_loc = rng.choice(texts["places"])
+    slots = {
+        "place": place, "place_gen": place_gen, "place_loc": place_loc,
+        "Place_loc": place_loc[:1].upper() + place_loc[1:],
+        "n": rng.randint(3, 45), "roman": roman(rng.randint(10, 45)),
+        # strictly increasing with the serial: every lead is unique
+        "count": 40 + 3 * (index if serial is None else serial) + rng.randint(0, 2),
+        "date": lead_date(published),
+    }
+    title = topic["title"].format(**slots)
+    return DemoArticle(
+        index=index,
+        number=number,
+        title=title[:1].upper() + title[1:],
+        lead=topic["lead"].format(**slots),
+        paragraphs=tuple(rng.sample(texts["paragraphs"], rng.randint(4, 6))),
+        published=published,
+        shows_time=index % 4 != 3,
+        tags=tuple(sorted(rng.sample(sorted(texts["tags"]), rng.randint(1, 2)))),
+    )
 
 
 def page_number(query: dict) -> int:
@@ -176,6 +192,10 @@ def slug(title: str) -> str:
 
 def http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(timezone.utc), usegmt=True)
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
 
 
 class DemoSite:
@@ -208,16 +228,61 @@ class DemoSite:
         self.boilerplate = list(self.boilerplate)
         self.disallowed_paths = list(self.disallowed_paths)
         self.tag_labels: dict[str, str] = self.texts["tags"]
-        self.articles = generate_articles(self.id, self.texts, articles_per_site, self.base_number, self.lead_date)
-        self._by_number = {article.number: article for article in self.articles}
         self._routes = [(re.compile(pattern + r"\Z"), handler) for pattern, handler in self.routes()]
         self.start_url = self.absolute(self.start_path)
         self.feed_url = self.absolute(self.feed_path)
         self.robots_url = self.absolute("/robots.txt")
         self.sitemap_url = self.absolute("/sitemap.xml")
-        self.expected_articles = [self._expected(article) for article in self.articles]
+        self.published_later = 0  # articles added by publish_articles
+        self.removed_urls: dict[str, int] = {}  # article URL -> the status it now answers (404 or 410)
+        self._gone_paths: dict[str, int] = {}  # its article and print paths -> that status
+        self._set_articles(generate_articles(self.id, self.texts, articles_per_site, self.base_number, self.lead_date))
+
+    def _set_articles(self, articles: list[DemoArticle]) -> None:
+        """The site's articles, newest first, and the ground truth that follows from them."""
+        self.articles = articles
+        self._by_number = {article.number: article for article in articles}
+        self._position = {article.number: position for position, article in enumerate(articles)}
+        self.expected_articles = [self._expected(article) for article in articles]
         self.non_article_urls = [self.absolute(path) for path in self.non_article_paths()]
         self.broken_urls = [self.absolute(path) for path in self.broken_paths()]
+
+    # --- changes after start (incremental crawl tests) --------------------------
+    def publish_articles(self, count: int) -> list[ExpectedArticle]:
+        """``count`` new articles, each newer than the newest so far; returns their ground truth, newest first."""
+        added, published = [], self.articles[0].published if self.articles else NEWEST_PUBLISHED
+        for _ in range(count):
+            self.published_later += 1
+            serial = self.published_later
+            published += timedelta(minutes=45)
+            added.append(generate_article(self.id, self.texts, -serial, self.base_number + serial, published,
+                                          self.lead_date, serial=MAX_ARTICLES_PER_SITE + serial))
+        self._set_articles(added[::-1] + self.articles)
+        return self.expected_articles[:count]
+
+    def edit_article(self, url: str, lead: str | None = None) -> ExpectedArticle:
+        """Rewrite an article's lead (its key sentence): new text, new ETag, a later Last-Modified."""
+        article = self._article_at(url)
+        revised = self.article_modified(article) + timedelta(hours=1)
+        edited = replace(article, lead=lead or f"{article.lead} {EDIT_NOTES[self.language]}", revised=revised)
+        self._set_articles([edited if a is article else a for a in self.articles])
+        return self.expected_articles[self._position[edited.number]]
+
+    def remove_article(self, url: str, status: int = 404) -> None:
+        """Take an article down: it leaves the listings, and its page and print version answer ``status``."""
+        if status not in (404, 410):
+            raise ValueError("a removed article answers 404 or 410")
+        article = self._article_at(url)
+        self.removed_urls[url] = status
+        for path in (self.article_path(article), self.print_path(article)):
+            self._gone_paths[urlsplit(path).path] = status
+        self._set_articles([a for a in self.articles if a is not article])
+
+    def _article_at(self, url: str) -> DemoArticle:
+        for article, expected in zip(self.articles, self.expected_articles):
+            if expected.url == url:
+                return article
+        raise ValueError(f"{url} is not a current article of {self.base_url}")
 
     # --- URL scheme: each site's url_templates ------------------------------------
     def routes(self) -> list[tuple[str, Callable[[re.Match, dict], Page]]]:
@@ -275,9 +340,10 @@ class DemoSite:
 
     def older_link(self, article: DemoArticle) -> tuple[DemoArticle, str] | None:
         """The "previously reported" link from an article to the next older one."""
-        if article.index + 1 >= len(self.articles):
+        position = self._position[article.number]
+        if position + 1 >= len(self.articles):
             return None
-        older = self.articles[article.index + 1]
+        older = self.articles[position + 1]
         return older, self.old_path(older) if older.linked_by_old_url else self.article_path(older)
 
     @property
@@ -296,9 +362,10 @@ class DemoSite:
         variants = [self.absolute(self.print_path(article))]
         if self.uses_session_ids and article.linked_with_session_id:
             variants.append(self.absolute(self.listing_link(article)))
-        if article.index < FEED_SIZE:
+        position = self._position[article.number]
+        if position < FEED_SIZE:
             variants.append(self.feed_link(article))
-        if article.linked_by_old_url and article.index > 0:
+        if article.linked_by_old_url and position > 0:
             variants.append(self.absolute(self.old_path(article)))
         return ExpectedArticle(
             url=self.absolute(self.article_path(article)), title=article.title, published=article.published_iso,
@@ -319,8 +386,16 @@ class DemoSite:
     # --- dispatch --------------------------------------------------------------
     def respond(self, target: str) -> Page:
         """Answer a request target (path plus query); unknown paths give the site's 404 page."""
+        page = self._dispatch(target)
+        if page.status == 200 and not any(name == "ETag" for name, _ in page.headers):
+            page = replace(page, headers=(*page.headers, ("ETag", _etag(page.body))))
+        return page
+
+    def _dispatch(self, target: str) -> Page:
         parts = urlsplit(target)
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        if parts.path in self._gone_paths:
+            return self.html_page(self.render_not_found(), status=self._gone_paths[parts.path])
         if parts.path == "/robots.txt":
             return self.text_page(self.robots_txt(), "text/plain; charset=utf-8")
         if parts.path == "/":
@@ -349,8 +424,7 @@ class DemoSite:
         body = markup.encode(self.charset, "xmlcharrefreplace")
         headers: tuple[tuple[str, str], ...] = ()
         if modified is not None:
-            etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
-            headers = (("Last-Modified", http_date(modified)), ("ETag", etag))
+            headers = (("Last-Modified", http_date(modified)), ("ETag", _etag(body)))
         return Page(status, body, f"text/html; charset={self.charset}", headers)
 
     def redirect(self, location: str, status: int = 301) -> Page:
@@ -363,6 +437,8 @@ class DemoSite:
         return Page(200, (ASSETS / name).read_bytes(), content_type)
 
     def article_modified(self, article: DemoArticle) -> datetime:
+        if article.revised is not None:
+            return article.revised
         return (article.updated or article.published) + timedelta(minutes=17)
 
     def serve_article(self, match: re.Match, query: dict) -> Page | None:
