@@ -1,0 +1,234 @@
+"""Incremental re-crawl: only what is new, due or changed is fetched again.
+
+The rules (crawler.incremental) are tested with a pinned clock; the conditional
+request and its 304 revisit record with real Scrapy requests and a real WARC
+writer; and the whole behaviour with real loopback crawls of a demo site that
+changes between them (new, edited and removed articles), counted at the server.
+"""
+
+import re
+import sqlite3
+import subprocess
+import sys
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from scrapy import Request
+from scrapy.http import Response
+from scrapy.utils.test import get_crawler
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.catalog import Catalog
+from archive.records import open_record
+from archive.warc import SERVER_NOT_MODIFIED, RevisitOf, WarcWriter
+from crawler.demo.portal import DemoPortal
+from crawler.incremental import (VALIDATORS_META, CrawlHistory, PastCapture, RecheckPolicy, Validators,
+                                 changed_since)
+from crawler.middlewares.conditional import ConditionalRequestMiddleware
+from crawler.middlewares.warc import WarcCaptureMiddleware
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+SITE = "https://akimat.example.kz"
+
+
+def past(path, *, days_ago=1, article=False, published=None, status=200, validators=None):
+    return PastCapture(SITE + path, status, NOW - timedelta(days=days_ago), article, published, validators)
+
+
+def history(*captures, **policy):
+    return CrawlHistory({capture.url: capture for capture in captures}, RecheckPolicy(**policy))
+
+
+# -- the rules ---------------------------------------------------------------
+
+
+def test_an_unknown_url_is_fetched():
+    assert history().decide(SITE + "/ru/novosti/1.html", "page", now=NOW) == ("fetch", "new")
+
+
+def test_a_url_that_failed_with_a_5xx_is_fetched_again():
+    known = history(past("/ru/novosti/1.html", status=503))
+    assert known.decide(SITE + "/ru/novosti/1.html", "page", now=NOW) == ("fetch", "failed_before")
+
+
+@pytest.mark.parametrize("kind", ["seed", "sitemap", "feed"])
+def test_seeds_sitemaps_and_feeds_are_always_asked_again(kind):
+    known = history(past("/ru/novosti/", days_ago=0))
+    assert known.decide(SITE + "/ru/novosti/", kind, now=NOW) == ("recheck", "listing")
+
+
+def test_a_listing_page_is_walked_again_when_linked_from_a_page_but_not_from_a_sitemap():
+    known = history(past("/ru/novosti/page/2/", days_ago=0))
+    assert known.decide(SITE + "/ru/novosti/page/2/", "page", now=NOW, from_page=True) == ("recheck", "listing")
+    assert known.decide(SITE + "/ru/novosti/page/2/", "page", now=NOW) == ("skip", "archived")
+
+
+def test_a_recent_article_is_asked_again_every_crawl():
+    known = history(past("/ru/novosti/1.html", days_ago=0, article=True, published=date(2026, 11, 20)),
+                    recent_days=7)
+    assert known.decide(SITE + "/ru/novosti/1.html", "page", now=NOW) == ("recheck", "due")
+
+
+def test_an_old_article_fetched_lately_is_not_asked_again():
+    known = history(past("/ru/novosti/1.html", days_ago=3, article=True, published=date(2025, 1, 10)),
+                    old_days=30)
+    assert known.decide(SITE + "/ru/novosti/1.html", "page", now=NOW) == ("skip", "article_not_due")
+
+
+def test_an_old_article_comes_due_between_old_days_and_half_as_much_again():
+    policy = RecheckPolicy(recent_days=7, old_days=30)
+    for number in range(50):
+        def capture(days_ago):
+            return past(f"/ru/novosti/{number}.html", days_ago=days_ago, article=True, published=date(2024, 1, 1))
+        assert not policy.article_due(capture(29.9), NOW)
+        assert policy.article_due(capture(45), NOW)
+    spread = [policy.article_due(past(f"/ru/novosti/{n}.html", days_ago=37, article=True,
+                                      published=date(2024, 1, 1)), NOW) for n in range(200)]
+    assert 0 < sum(spread) < 200  # a first crawl's articles do not all come due the same day
+
+
+def test_other_archived_urls_are_not_asked_again_until_the_old_rhythm():
+    known = history(past("/upload/iblock/1_1.png", days_ago=2), past("/news.php?id=7", days_ago=90))
+    assert known.decide(SITE + "/upload/iblock/1_1.png", "attachment", now=NOW) == ("skip", "archived")
+    assert known.decide(SITE + "/news.php?id=7", "page", now=NOW) == ("recheck", "due")
+
+
+def test_a_sitemap_lastmod_later_than_the_last_fetch_asks_again():
+    known = history(past("/ru/novosti/1.html", days_ago=3, article=True, published=date(2025, 1, 10)))
+    url = SITE + "/ru/novosti/1.html"
+    assert known.decide(url, "page", now=NOW, lastmod="2026-11-24T08:00:00+05:00") == ("recheck", "lastmod")
+    assert known.decide(url, "page", now=NOW, lastmod="2026-11-20") == ("skip", "article_not_due")
+
+
+def test_a_lastmod_not_later_than_the_last_fetch_does_not_stop_a_due_recheck():
+    known = history(past("/ru/novosti/1.html", days_ago=0, article=True, published=date(2026, 11, 24)))
+    assert known.decide(SITE + "/ru/novosti/1.html", "page", now=NOW, lastmod="2026-11-01") == ("recheck", "due")
+
+
+def test_a_date_only_lastmod_covers_its_whole_day():
+    fetched = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+    assert changed_since("2026-11-25", fetched)  # may have changed after 09:00 that day
+    assert not changed_since("2026-11-23", fetched)
+    assert changed_since("2026-11-25T09:00:01Z", fetched) and not changed_since("2026-11-25T08:59:59Z", fetched)
+
+
+def test_an_unreadable_lastmod_counts_as_changed():
+    assert changed_since("last tuesday", NOW)
+
+
+def test_due_articles_are_the_recent_and_the_long_unchecked_newest_first():
+    known = history(past("/a", days_ago=0, article=True, published=date(2026, 11, 24)),
+                    past("/b", days_ago=0, article=True, published=date(2026, 11, 22)),
+                    past("/c", days_ago=2, article=True, published=date(2025, 3, 1)),
+                    past("/d", days_ago=60, article=True, published=date(2024, 3, 1)),
+                    past("/e", days_ago=60))  # not an article: found by links, not scheduled
+    assert known.due_articles(NOW) == [SITE + "/a", SITE + "/b", SITE + "/d"]
+
+
+# -- loading the history from a catalog ----------------------------------------
+
+
+def capture_row(url, fetched_at, crawl_id, record_id, *, status=200, record_type="response", refers_to=None,
+                etag=None, last_modified=None, offset=0):
+    return {"url": url, "status": status, "content_type": "text/html", "fetched_at": fetched_at,
+            "warc_filename": "a.warc.gz", "warc_offset": offset, "warc_length": 10, "record_id": record_id,
+            "payload_digest": "sha1:X", "crawl_id": crawl_id, "record_type": record_type, "refers_to": refers_to,
+            "etag": etag, "last_modified": last_modified}
+
+
+@pytest.fixture
+def catalog_path(tmp_path):
+    path = tmp_path / "catalog.db"
+    Catalog(path).close()  # the real schema, at its latest version
+    db = sqlite3.connect(path)
+    rows = [
+        capture_row(SITE + "/ru/novosti/1.html", "2026-11-01T10:00:00Z", "c1", "<r1>", etag='"v1"', offset=0),
+        capture_row(SITE + "/ru/novosti/1.html", "2026-11-10T10:00:00Z", "c2", "<r2>", etag='"v2"',
+                    last_modified="Tue, 10 Nov 2026 09:00:00 GMT", offset=100),
+        capture_row(SITE + "/ru/novosti/1.html", "2026-11-20T10:00:00Z", "c3", "<r3>", status=304,
+                    record_type="revisit", refers_to="<r2>", etag='"v2"', offset=200),
+        capture_row(SITE + "/ru/novosti/2.html", "2026-11-01T10:00:00Z", "c1", "<r4>", etag='"w"', offset=300),
+        capture_row(SITE + "/ru/novosti/2.html", "2026-11-20T10:00:00Z", "c3", "<r5>", status=404, offset=400),
+        capture_row(SITE + "/ru/novosti/3.html", "2026-11-25T10:00:00Z", "resumed", "<r6>", offset=500),
+        capture_row("https://other.example.kz/ru/", "2026-11-20T10:00:00Z", "c3", "<r7>", offset=600),
+    ]
+    db.executemany(f"INSERT INTO captures ({', '.join(rows[0])}) VALUES ({', '.join('?' * len(rows[0]))})",
+                   [list(row.values()) for row in rows])
+    db.execute("INSERT INTO articles (url, published, warc_filename, warc_offset, warc_length)"
+               " VALUES (?, '2026-11-09T15:00:00+05:00', 'a.warc.gz', 100, 10)", [SITE + "/ru/novosti/1.html"])
+    db.commit()
+    db.close()
+    return path
+
+
+def test_the_history_holds_each_urls_latest_capture_from_earlier_crawls_of_the_crawled_sites(catalog_path):
+    known = CrawlHistory.load(catalog_path, [SITE], exclude_crawl="resumed")
+    assert set(known.captures) == {SITE + "/ru/novosti/1.html", SITE + "/ru/novosti/2.html"}
+    first = known.get(SITE + "/ru/novosti/1.html")
+    assert (first.status, first.fetched_at, first.is_article, first.published) == (
+        304, datetime(2026, 11, 20, 10, tzinfo=timezone.utc), True, date(2026, 11, 9))
+
+
+def test_a_revisits_validators_refer_to_the_full_response_it_stands_for(catalog_path):
+    validators = CrawlHistory.load(catalog_path, [SITE]).get(SITE + "/ru/novosti/1.html").validators
+    assert (validators.etag, validators.revisit_of) == ('"v2"', RevisitOf("<r2>", SITE + "/ru/novosti/1.html",
+                                                                           "2026-11-10T10:00:00Z"))
+    assert (validators.warc_filename, validators.warc_offset) == ("a.warc.gz", 100)
+
+
+def test_a_url_last_answered_with_an_error_has_no_validators(catalog_path):
+    removed = CrawlHistory.load(catalog_path, [SITE]).get(SITE + "/ru/novosti/2.html")
+    assert removed.status == 404 and removed.validators is None
+
+
+def test_no_catalog_means_no_history(tmp_path):
+    assert len(CrawlHistory.load(tmp_path / "catalog.db", [SITE])) == 0
+
+
+# -- conditional request and its record -----------------------------------------
+
+
+def validators_for(url):
+    return Validators(url, '"v2"', "Tue, 10 Nov 2026 09:00:00 GMT",
+                      RevisitOf("<urn:uuid:original>", url, "2026-11-10T10:00:00Z"), "a.warc.gz", 100)
+
+
+def test_a_recheck_sends_the_stored_validators():
+    url = SITE + "/ru/novosti/1.html"
+    request = Request(url, meta={VALIDATORS_META: validators_for(url)})
+    ConditionalRequestMiddleware().process_request(request)
+    assert request.headers[b"If-None-Match"] == b'"v2"'
+    assert request.headers[b"If-Modified-Since"] == b"Tue, 10 Nov 2026 09:00:00 GMT"
+
+
+def test_a_redirect_does_not_carry_another_pages_validators():
+    url = SITE + "/ru/novosti/1.html"
+    redirected = Request(SITE + "/ru/novosti/9.html", headers={"If-None-Match": '"v2"'},
+                         meta={VALIDATORS_META: validators_for(url)})
+    ConditionalRequestMiddleware().process_request(redirected)
+    assert b"If-None-Match" not in redirected.headers and VALIDATORS_META not in redirected.meta
+
+
+def write_answer(tmp_path, request, status):
+    crawler = get_crawler(settings_dict={})
+    writer = WarcWriter(tmp_path, hostname="test")
+    middleware = WarcCaptureMiddleware(crawler, writer)
+    middleware.process_response(request, Response(request.url, status=status, request=request))
+    writer.close()
+    capture = request.meta["warc_capture"]
+    with open_record(tmp_path, capture.warc_filename, capture.warc_offset) as record:
+        return capture, record.rec_type, dict(record.rec_headers.headers)
+
+
+def test_a_304_to_a_conditional_request_is_a_server_not_modified_revisit_of_the_validated_capture(tmp_path):
+    url = SITE + "/ru/novosti/1.html"
+    capture, kind, headers = write_answer(tmp_path, Request(url, meta={VALIDATORS_META: validators_for(url)}), 304)
+    assert (kind, capture.record_type, capture.refers_to) == ("revisit", "revisit", "<urn:uuid:original>")
+    assert headers["WARC-Profile"] == SERVER_NOT_MODIFIED
+    assert headers["WARC-Refers-To"] == "<urn:uuid:original>"
+    assert headers["WARC-Refers-To-Target-URI"] == url
+
+
+def test_a_304_nobody_asked_for_stays_a_plain_response_record(tmp_path):
+    capture, kind, _ = write_answer(tmp_path, Request(SITE + "/ru/novosti/1.html"), 304)
+    assert (kind, capture.record_type, capture.refers_to) == ("response", "response", None)
