@@ -232,3 +232,128 @@ def test_a_304_to_a_conditional_request_is_a_server_not_modified_revisit_of_the_
 def test_a_304_nobody_asked_for_stays_a_plain_response_record(tmp_path):
     capture, kind, _ = write_answer(tmp_path, Request(SITE + "/ru/novosti/1.html"), 304)
     assert (kind, capture.record_type, capture.refers_to) == ("response", "response", None)
+
+
+# -- real re-crawls of a changing demo site ----------------------------------------
+
+ARTICLES = 150
+POLITENESS_OFF = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+                  "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4"]
+
+
+def crawl(site, data, *settings) -> dict:
+    """Run `newsarchive crawl` on one site; returns Scrapy's stats, read from its log."""
+    result = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", site.start_url, "--data", str(data),
+                             "-v", *POLITENESS_OFF, *settings], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {name: int(value) for name, value in re.findall(r"'([\w/.-]+)': (\d+)[,}]", result.stderr)}
+
+
+@pytest.fixture(scope="module")
+def recrawls(tmp_path_factory):
+    """One site crawled four times: first, unchanged, after changes (20 new, 1 edited, 1 removed), in full."""
+    data = tmp_path_factory.mktemp("incremental") / "data"
+    with DemoPortal(articles_per_site=ARTICLES) as portal:
+        site = portal.sites["kk"]
+        runs = {}
+
+        def run(name, *settings):
+            portal.reset_log()
+            runs[name] = {"stats": crawl(site, data, *settings), "requests": portal.requests(site.id)}
+
+        run("first")
+        run("unchanged")
+        edited_url, removed_url = site.expected_articles[1].url, site.expected_articles[3].url
+        # Both re-checked every crawl, whatever the date the test runs on.
+        published = date.fromisoformat(site.expected_articles[3].published[:10])
+        recent_days = (datetime.now(timezone.utc).date() - published).days + 1
+        new = site.publish_articles(20)
+        edited = site.edit_article(edited_url)
+        site.remove_article(removed_url)
+        run("changed", "-s", f"NEWSARCHIVE_RECHECK_RECENT_DAYS={recent_days}")
+        run("full", "-s", "NEWSARCHIVE_INCREMENTAL=False")
+        with Catalog(data / "catalog.db", read_only=True) as catalog:
+            crawl_ids = [row["id"] for row in catalog.db.query("select id from crawls order by started_at")]
+            assert len(crawl_ids) == 4
+            for name, crawl_id in zip(("first", "unchanged", "changed", "full"), crawl_ids):
+                runs[name]["id"] = crawl_id
+            yield {"site": site, "data": data, "catalog": catalog, "runs": runs, "new": new, "edited": edited,
+                   "removed_url": removed_url}
+
+
+def test_an_unchanged_recrawl_makes_under_5_percent_of_the_first_crawls_requests(recrawls):
+    runs = recrawls["runs"]
+    first, again = len(runs["first"]["requests"]), len(runs["unchanged"]["requests"])
+    print(f"\nrequests at the server: first {first}, unchanged re-crawl {again} ({again / first:.1%})")
+    assert again < 0.05 * first
+    counted = runs["first"]["stats"]["downloader/request_count"], runs["unchanged"]["stats"]["downloader/request_count"]
+    assert counted == (first, again)
+
+
+def test_an_unchanged_recrawl_asks_conditionally_and_hears_not_modified(recrawls):
+    run = recrawls["runs"]["unchanged"]
+    asked = [entry for entry in run["requests"] if entry.path != "/robots.txt"]
+    assert asked and all(entry.headers.get("If-None-Match") for entry in asked)
+    assert run["stats"]["newsarchive/incremental/not_modified"] == len(asked)
+    assert run["stats"]["newsarchive/incremental/skipped/article_not_due"] > ARTICLES * 0.8
+
+
+def test_a_304_is_a_revisit_record_referring_to_the_capture_whose_validators_were_sent(recrawls):
+    data, catalog, runs = recrawls["data"], recrawls["catalog"], recrawls["runs"]
+    sent = {recrawls["site"].base_url + entry.path: entry.headers.get("If-None-Match")
+            for entry in runs["unchanged"]["requests"]}
+    not_modified = list(catalog.db.query(
+        "select url, warc_filename, warc_offset from captures where crawl_id = ? and status = 304",
+        [runs["unchanged"]["id"]]))
+    assert not_modified
+    for row in not_modified:
+        with open(data / "warc" / row["warc_filename"], "rb") as stream:
+            stream.seek(row["warc_offset"])
+            record = next(iter(ArchiveIterator(stream)))
+            assert record.rec_type == "revisit"
+            assert record.rec_headers.get_header("WARC-Profile") == SERVER_NOT_MODIFIED
+            refers_to = record.rec_headers.get_header("WARC-Refers-To")
+        (original,) = catalog.db.query("select url, etag, crawl_id, record_type from captures where record_id = ?",
+                                       [refers_to])
+        assert original == {"url": row["url"], "etag": sent[row["url"]], "crawl_id": runs["first"]["id"],
+                            "record_type": "response"}
+
+
+def test_a_recrawl_catalogues_all_20_new_articles(recrawls):
+    catalog = recrawls["catalog"]
+    for expected in recrawls["new"]:
+        row = catalog.article(expected.url)
+        assert row is not None, expected.url
+        assert (row["title"], row["published"], row["crawl_id"]) == (
+            expected.title, expected.published, recrawls["runs"]["changed"]["id"])
+        assert expected.key_sentence in row["text"]
+
+
+def test_a_recrawl_of_a_site_with_20_new_articles_stays_small(recrawls):
+    runs = recrawls["runs"]
+    changed, first = len(runs["changed"]["requests"]), len(runs["first"]["requests"])
+    print(f"\nrequests at the server: first {first}, re-crawl after 20 new articles {changed}")
+    assert changed < 0.25 * first
+
+
+def test_an_edited_recent_article_is_fetched_again_and_catalogued_with_its_new_text(recrawls):
+    edited = recrawls["edited"]
+    row = recrawls["catalog"].article(edited.url)
+    assert row["crawl_id"] == recrawls["runs"]["changed"]["id"]
+    assert edited.key_sentence in row["text"] and edited.key_sentence.endswith("Мәтін нақтыланды.")
+
+
+def test_a_removed_article_that_is_rechecked_has_its_404_archived(recrawls):
+    catalog, runs = recrawls["catalog"], recrawls["runs"]
+    statuses = [row["status"] for row in catalog.db.query(
+        "select status from captures where url = ? and crawl_id = ?", [recrawls["removed_url"], runs["changed"]["id"]])]
+    assert statuses == [404]
+    assert runs["changed"]["stats"]["newsarchive/incremental/gone"] == 1
+
+
+def test_a_full_crawl_fetches_everything_again_without_conditions(recrawls):
+    site, run = recrawls["site"], recrawls["runs"]["full"]
+    asked = {site.base_url + entry.path for entry in run["requests"]}
+    assert {article.url for article in site.expected_articles} <= asked
+    assert not [entry.path for entry in run["requests"] if entry.headers.get("If-None-Match")]
+    assert len(run["requests"]) >= len(recrawls["runs"]["first"]["requests"])
