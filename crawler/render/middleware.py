@@ -1,0 +1,157 @@
+"""The WARC middleware of browser mode: sends pages to Chromium and archives what the browser fetched.
+
+It replaces :class:`crawler.middlewares.warc.WarcCaptureMiddleware` at the same
+priority (the add-on swaps them) and behaves exactly like it for every request
+it does not render (robots.txt, sitemaps, feeds, attachments, other sites).
+
+For a rendered page it asks scrapy-playwright to open the page, follows the
+page's network traffic (:class:`crawler.render.capture.PageCapture`) and writes
+each exchange as it completes, with the same writer, dedup and
+``capture_archived`` signal as a plain fetch. The response Scrapy then gets
+holds the rendered DOM: it is not what the server sent, so it is written only
+as a ``conversion`` record referring to the document's response record, and
+``warc_capture`` points at that response record, so the catalog row of the
+article names the capture a replay tool shows for the URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from importlib.metadata import version
+
+from scrapy.http import Headers, Request
+from scrapy.responsetypes import responsetypes
+from scrapy_playwright.page import PageMethod
+
+from archive.errors import WarcWriteError
+from archive.urls import origin
+from archive.warc import Capture, HttpExchange
+from crawler import signals as archive_signals
+from crawler.middlewares.warc import WarcCaptureMiddleware
+from crawler.render.api import ApiArticles
+from crawler.render.capture import CAPTURE_HEADER, BrowserWarcWriter, PageCapture, settle
+from crawler.render.handler import PAGE_KEY
+
+logger = logging.getLogger(__name__)
+
+RENDERED_KINDS = frozenset({"seed", "page", "canonical"})  # newsarchive_kind of requests for HTML pages
+CAPTURE_KEY = "newsarchive_page_capture"
+
+
+class BrowserWarcCaptureMiddleware(WarcCaptureMiddleware):
+    @classmethod
+    def from_crawler(cls, crawler):
+        middleware = super().from_crawler(crawler)
+        settings = crawler.settings
+        middleware.writer = BrowserWarcWriter.like(middleware.writer)
+        middleware.writer.warcinfo["newsarchive-capture"] = (
+            "HTML pages of the render sites are loaded in Chromium: their records carry "
+            f"{CAPTURE_HEADER}: browser, a decoded body, the browser's header list and an assumed HTTP/1.1; "
+            "the rendered DOM is a conversion record. Other records are plain HTTP fetches.")
+        middleware.render_sites = {origin(site) for site in settings.getlist("NEWSARCHIVE_RENDER_SITES")}
+        middleware.page_timeout = settings.getfloat("NEWSARCHIVE_RENDER_PAGE_TIMEOUT")
+        middleware.quiet = settings.getfloat("NEWSARCHIVE_RENDER_QUIET")
+        middleware.load_more = settings.getint("NEWSARCHIVE_RENDER_LOAD_MORE")
+        middleware.load_more_selector = settings.get("NEWSARCHIVE_RENDER_LOAD_MORE_SELECTOR")
+        middleware.api_articles = ApiArticles.from_settings(settings)
+        crawler.newsarchive_api_articles = middleware.api_articles  # read by ApiArticlePipeline
+        middleware.capture_method = f"browser; chromium; playwright/{version('playwright')}"
+        return middleware
+
+    # -- requests ------------------------------------------------------------
+
+    def wants_browser(self, request) -> bool:
+        if request.meta.get("newsarchive_kind") not in RENDERED_KINDS or request.meta.get("playwright") is False:
+            return False
+        return not self.render_sites or origin(request.url) in self.render_sites
+
+    def process_request(self, request):
+        if not self.wants_browser(request):
+            return None
+        request.meta["playwright"] = True
+        request.meta["playwright_page_init_callback"] = self._page_opened
+        request.meta["playwright_context_kwargs"] = {"service_workers": "block", "accept_downloads": True}
+        request.meta["playwright_page_goto_kwargs"] = {"wait_until": "load"}
+        request.meta["playwright_page_methods"] = [PageMethod(self._settle, request)]
+        self.stats.inc_value("newsarchive/render/pages")
+        return None
+
+    async def _page_opened(self, page, request) -> None:
+        request.meta[PAGE_KEY] = page
+        loop = asyncio.get_running_loop()
+        request.meta["newsarchive_render_deadline"] = loop.time() + self.page_timeout
+        page_url = request.url
+
+        def archive(exchange, notes, resource_type):
+            return self.archive_browser_exchange(exchange, notes, resource_type)
+
+        def on_json(url, body):
+            self.api_articles.seen(page_url, url, body)
+
+        request.meta[CAPTURE_KEY] = PageCapture(page, archive, on_json if self.api_articles else None)
+
+    async def _settle(self, page, request) -> None:
+        await settle(page, request.meta[CAPTURE_KEY], quiet=self.quiet,
+                     deadline=request.meta["newsarchive_render_deadline"], load_more=self.load_more,
+                     selector=self.load_more_selector)
+
+    # -- archiving -----------------------------------------------------------
+
+    def archive_browser_exchange(self, exchange: HttpExchange, notes: list, resource_type: str) -> Capture | None:
+        """Write one exchange the browser made, as the plain crawl writes a fetch (dedup, stats, signal)."""
+        if self.write_error is not None:
+            return None
+        try:
+            capture = self.writer.write_exchange(exchange, self._earlier_capture(exchange),
+                                                 warc_headers=[(CAPTURE_HEADER, self.capture_method), *notes])
+        except WarcWriteError as exc:
+            self._stop_after_write_error(exc)
+            return None
+        if self.dedup is not None:
+            self.dedup.remember(capture)
+        self.stats.inc_value(f"warc/{capture.record_type}")
+        self.stats.inc_value(f"newsarchive/render/archived/{resource_type}")
+        self.stats.set_value("warc/bytes", self.writer.bytes_written)
+        request = Request(exchange.url, method=exchange.method, headers=exchange.request_headers,
+                          meta={"newsarchive_kind": "browser"})
+        headers = Headers(exchange.response_headers)
+        response = responsetypes.from_args(headers=headers, url=exchange.url, body=exchange.body)(
+            url=exchange.url, status=exchange.status, headers=headers, body=exchange.body, request=request,
+            flags=["browser"])
+        self.crawler.signals.send_catch_log(archive_signals.capture_archived, capture=capture, request=request,
+                                            response=response)
+        return capture
+
+    def _stop_after_write_error(self, exc: WarcWriteError) -> None:
+        from scrapy.utils.defer import deferred_from_coro
+
+        self.write_error = exc
+        logger.error("%s; stopping the crawl", exc)
+        self.stats.set_value("newsarchive/stop_message", str(exc))
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="warc_write_error"))
+
+    def process_response(self, request, response):
+        if "playwright" not in response.flags:
+            return super().process_response(request, response)
+        page_capture: PageCapture | None = request.meta.get(CAPTURE_KEY)
+        document = page_capture.document if page_capture else None
+        if document is None:
+            # A download the browser took over (a PDF behind a page link), or a page whose
+            # document exchange could not be read: the bytes Scrapy got are the best record.
+            self.stats.inc_value("newsarchive/render/no_document")
+            return super().process_response(request, response)
+        self.stats.inc_value("newsarchive/render/clicks", page_capture.clicks)
+        if self.write_error is None:
+            try:
+                self.writer.write_conversion(
+                    response.url, response.body, refers_to=document.record_id,
+                    content_type=f"text/html; charset={response.encoding}",
+                    warc_headers=[(CAPTURE_HEADER, f"{self.capture_method}; rendered DOM")])
+                self.stats.inc_value("warc/conversion")
+            except WarcWriteError as exc:
+                self._stop_after_write_error(exc)
+        if self.api_articles and response.url != request.url:
+            self.api_articles.alias(request.url, response.url)
+        request.meta["warc_capture"] = document
+        return response

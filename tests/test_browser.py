@@ -1,0 +1,280 @@
+"""Browser mode (--render) on the loopback single-page portal (crawler.demo.spa).
+
+The portal's HTML is an empty shell; its script fetches the news from a JSON
+API with a token it computes, so only a crawl that runs the script gets the
+articles. Crawls run in a subprocess (Scrapy's reactor starts once per
+process) with Debian's Chromium; tests that drive Chromium are marked
+``browser``. The replay test stops the portal first: what pywb shows comes from
+the archive.
+"""
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.catalog import Catalog
+from archive.datadir import DataDir
+from archive.errors import ReplayError
+from archive.replay import ReplayServer, find_wayback, free_port
+from crawler.demo.spa import API_PATH, BUILD_ID, REGION, SpaPortal, request_token
+from crawler.render import render_overrides
+from crawler.render.api import ApiRule, html_text
+from crawler.render.capture import CAPTURE_HEADER, DECODED_HEADER, browser_exchange
+from crawler.runner import project_settings
+
+API_ARTICLES = [{"api": API_PATH + r"/\d+", "title": "title", "published": "publishDate", "text": "content",
+                 "language": "lang"}]
+QUICK = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "LOG_LEVEL": "WARNING"}
+
+_CRAWL = """
+import json, sys
+from crawler.render import render_overrides
+from crawler.runner import run_crawl
+job = json.loads(sys.argv[1])
+overrides = dict(job["settings"])
+if job["render"] is not None:
+    overrides.update(render_overrides(**job["render"]))
+result = run_crawl(job["urls"], overrides)
+print(json.dumps({"finish_reason": result.finish_reason, "crawl_id": result.crawl_id}))
+"""
+
+
+def crawl(urls, data, render=None, **settings):
+    """Crawl ``urls`` into ``data`` in a fresh process; ``render``: render_overrides() arguments, None: plain."""
+    job = {"urls": urls, "render": render, "settings": {**QUICK, "NEWSARCHIVE_DATA_DIR": str(data), **settings}}
+    done = subprocess.run([sys.executable, "-c", _CRAWL, json.dumps(job)], capture_output=True, text=True,
+                          timeout=280)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def records(data):
+    """Every WARC record of a data directory: (type, WARC headers, HTTP headers or None, content bytes)."""
+    found = []
+    for path in sorted(DataDir(data).warc_dir.glob("*.warc.gz")):
+        with open(path, "rb") as stream:
+            for record in ArchiveIterator(stream):
+                found.append((record.rec_type, record.rec_headers, record.http_headers,
+                              record.content_stream().read()))
+    return found
+
+
+def articles_by_url(data):
+    with Catalog(DataDir(data).catalog_path, read_only=True) as catalog:
+        return {row["url"]: row for row in catalog.db.query("select * from articles")}
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """A browser-mode crawl of a 25-article portal, the API mapping on; the portal is stopped afterwards."""
+    data = tmp_path_factory.mktemp("rendered") / "data"
+    with SpaPortal(articles=25) as portal:
+        result = crawl([portal.site.start_url], data, render={}, NEWSARCHIVE_RENDER_API_ARTICLES=API_ARTICLES)
+    return portal.site, data, result
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory):
+    """A browser-mode crawl without "load more" clicks or API mapping, with two pages that hang."""
+    data = tmp_path_factory.mktemp("limited") / "data"
+    with SpaPortal(articles=25) as portal:
+        result = crawl([*portal.site.hang_urls, portal.site.start_url], data,
+                       render={"load_more": 0, "page_timeout": 4})
+    return portal.site, data, result
+
+
+# -- the demo portal -----------------------------------------------------------
+
+def test_the_api_refuses_a_request_without_the_scripts_token():
+    with SpaPortal(articles=3) as portal:
+        target = f"{API_PATH}?projects=eq:{REGION}&page=0&size=20"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(portal.site.base_url + target, timeout=10)
+        signed = urllib.request.Request(portal.site.base_url + target,
+                                        headers={"X-Request-Token": request_token(BUILD_ID, target)})
+        with urllib.request.urlopen(signed, timeout=10) as answer:
+            listing = json.load(answer)
+    assert refused.value.code == 403
+    assert [item["id"] for item in listing["content"]] == [article.id for article in portal.site.articles]
+
+
+def test_a_plain_crawl_of_the_portal_archives_the_shell_and_finds_no_article(tmp_path):
+    with SpaPortal(articles=5) as portal:
+        result = crawl([portal.site.start_url], tmp_path / "data")
+    assert result["finish_reason"] == "finished"
+    assert articles_by_url(tmp_path / "data") == {}
+
+
+# -- what browser mode archives ------------------------------------------------
+
+@pytest.mark.browser
+def test_every_article_is_catalogued_with_its_title_and_exact_date_from_the_api(rendered):
+    site, data, result = rendered
+    assert result["finish_reason"] == "finished"
+    catalogued = articles_by_url(data)
+    assert sorted(catalogued) == sorted(article.url for article in site.articles)
+    assert any(not article.shows_time for article in site.articles)  # the page shows only their day
+    for article in site.articles:
+        row = catalogued[article.url]
+        assert (row["title"], row["published"], row["language"]) == (
+            article.title, article.published_iso, article.language), article.url
+
+
+@pytest.mark.browser
+def test_api_json_supplies_the_article_text_when_a_profile_maps_it(rendered):
+    site, data, _ = rendered
+    catalogued = articles_by_url(data)
+    for article in site.articles:
+        assert catalogued[article.url]["text"] == "\n\n".join(article.paragraphs), article.url
+
+
+@pytest.mark.browser
+def test_the_shell_script_and_api_json_are_archived_as_browser_records(rendered):
+    site, data, _ = rendered
+    responses = {headers.get_header("WARC-Target-URI"): headers for kind, headers, _, _ in records(data)
+                 if kind == "response"}
+    article = site.articles[0]
+    expected = [site.start_url, site.base_url + "/static/app.js", site.base_url + "/static/app.css",
+                f"{site.base_url}{API_PATH}?projects=eq:{REGION}&page=0&size=20",
+                f"{site.base_url}{API_PATH}/{article.id}?projects=eq:{REGION}", article.url]
+    for url in expected:
+        assert url in responses, url
+        assert responses[url].get_header(CAPTURE_HEADER).startswith("browser"), url
+
+
+@pytest.mark.browser
+def test_load_more_fetches_the_next_api_page_and_its_articles(rendered):
+    site, data, _ = rendered
+    urls = {headers.get_header("WARC-Target-URI") for kind, headers, _, _ in records(data) if kind == "response"}
+    assert f"{site.base_url}{API_PATH}?projects=eq:{REGION}&page=1&size=20" in urls
+    assert site.articles[-1].url in articles_by_url(data)  # on the second API page only
+
+
+@pytest.mark.browser
+def test_the_rendered_dom_is_a_conversion_record_never_a_response(rendered):
+    site, data, _ = rendered
+    article = site.articles[0]
+    found = [(kind, headers, body) for kind, headers, _, body in records(data)
+             if headers.get_header("WARC-Target-URI") == article.url]
+    (response,) = [(headers, body) for kind, headers, body in found if kind == "response"]
+    (conversion,) = [(headers, body) for kind, headers, body in found if kind == "conversion"]
+    assert article.title.encode() not in response[1]  # the shell, as the server sent it
+    assert article.title.encode() in conversion[1]
+    assert conversion[0].get_header("WARC-Refers-To") == response[0].get_header("WARC-Record-ID")
+
+
+@pytest.mark.browser
+def test_a_gzip_json_answer_is_stored_decoded_and_the_record_says_so(rendered):
+    site, data, _ = rendered
+    url = f"{site.base_url}{API_PATH}?projects=eq:{REGION}&page=0&size=20"
+    (headers, http, body), *_ = [(h, http, body) for kind, h, http, body in records(data)
+                                 if kind == "response" and h.get_header("WARC-Target-URI") == url]
+    assert "content-encoding=gzip" in headers.get_header(DECODED_HEADER)
+    assert http.get_header("Content-Encoding") is None
+    assert http.get_header("Content-Length") == str(len(body))
+    assert json.loads(body)["page"] == 0
+
+
+@pytest.mark.browser
+def test_every_browser_exchange_is_a_catalog_capture(rendered):
+    _, data, _ = rendered
+    archived = {headers.get_header("WARC-Record-ID") for kind, headers, _, _ in records(data)
+                if kind in ("response", "revisit")}
+    with Catalog(DataDir(data).catalog_path, read_only=True) as catalog:
+        catalogued = {row["record_id"] for row in catalog.db.query("select record_id from captures")}
+    assert catalogued == archived
+
+
+# -- limits --------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_without_load_more_clicks_only_the_first_api_page_is_discovered(limited):
+    site, data, _ = limited
+    assert sorted(articles_by_url(data)) == sorted(article.url for article in site.articles[:20])
+
+
+@pytest.mark.browser
+def test_extraction_on_the_rendered_dom_reads_the_dates_shown_with_kazakh_month_names(limited):
+    site, data, _ = limited
+    catalogued = articles_by_url(data)
+    for article in site.articles[:20]:
+        assert (catalogued[article.url]["title"], catalogued[article.url]["published"]) == (
+            article.title, article.shown_published_iso), article.url
+
+
+@pytest.mark.browser
+def test_a_hung_page_fails_alone_and_the_crawl_finishes(limited):
+    site, data, result = limited
+    assert result["finish_reason"] == "finished"
+    with Catalog(DataDir(data).catalog_path, read_only=True) as catalog:
+        failed = {row["url"]: row["message"] for row in catalog.db.query("select * from errors")}
+    assert set(failed) == set(site.hang_urls)
+    assert all("TimeoutError" in reason for reason in failed.values())
+
+
+# -- replay --------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_a_rendered_article_replays_in_pywb_with_its_text_visible(rendered):
+    try:
+        find_wayback()
+    except ReplayError as exc:
+        pytest.skip(str(exc))
+    from playwright.sync_api import sync_playwright
+
+    from crawler.render.addon import CHROMIUM, CHROMIUM_ARGS
+
+    site, data, _ = rendered
+    article = site.articles[2]
+    subprocess.run([sys.executable, "-m", "crawler.cli", "index", "--data", str(data)], check=True, timeout=120)
+    with ReplayServer(data, port=free_port()) as pywb, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page()
+            page.goto(pywb.replay_url(article.url, "mp_"), timeout=60_000)
+            page.wait_for_selector("article h1", timeout=30_000)
+            shown = page.inner_text("article")
+        finally:
+            browser.close()
+    assert article.title in shown
+    assert article.paragraphs[1] in shown
+
+
+# -- pieces --------------------------------------------------------------------
+
+def test_a_decoded_body_drops_content_encoding_and_restates_its_length():
+    exchange, notes = browser_exchange(
+        "http://127.0.0.1:9/api", 200, "OK",
+        [{"name": "Content-Type", "value": "application/json"}, {"name": "Content-Encoding", "value": "gzip"},
+         {"name": "Content-Length", "value": "31"}], b'{"ok": true}')
+    assert exchange.response_headers == [("Content-Type", "application/json"), ("Content-Length", "12")]
+    assert notes == [(DECODED_HEADER, "content-encoding=gzip; content-length=31")]
+
+
+def test_an_unchanged_body_keeps_its_headers_and_gets_no_note():
+    headers = [{"name": "Content-Type", "value": "text/css"}, {"name": "Content-Length", "value": "4"}]
+    exchange, notes = browser_exchange("http://127.0.0.1:9/a.css", 200, "OK", headers, b"p{};")
+    assert exchange.response_headers == [("Content-Type", "text/css"), ("Content-Length", "4")]
+    assert notes == []
+    assert exchange.request_headers == [("Host", "127.0.0.1:9")]
+
+
+def test_an_api_rule_reads_dotted_paths_and_html_text():
+    rule = ApiRule.from_dict({"api": r"/news/\d+", "title": "data.title", "text": "data.body"})
+    fields = rule.fields({"data": {"title": " Жаңалық ", "body": "<p>Бірінші.</p><p>Екінші  абзац.</p>"}})
+    assert fields["title"] == "Жаңалық"
+    assert html_text(fields["text"]) == "Бірінші.\n\nЕкінші абзац."
+
+
+def test_render_overrides_add_the_browser_addon_and_leave_project_settings_alone():
+    settings = project_settings()
+    overrides = render_overrides(settings, page_timeout=12, sites=["https://example.kz"])
+    assert overrides["ADDONS"] == {**settings.getdict("ADDONS"), "crawler.render.addon.BrowserMode": 0}
+    assert overrides["NEWSARCHIVE_RENDER_PAGE_TIMEOUT"] == 12
+    assert "DOWNLOAD_HANDLERS" not in overrides
+    assert not settings.getdict("DOWNLOAD_HANDLERS")
