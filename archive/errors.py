@@ -58,7 +58,3 @@ class ArticleNotFound(NewsArchiveError):
 
 class BrowserModeError(NewsArchiveError):
     """Browser mode (--render) cannot run: scrapy-playwright or Chromium is missing."""
-
-
-class BrowserModeError(NewsArchiveError):
-    """Browser mode (--render) cannot run: scrapy-playwright or Chromium is missing."""
