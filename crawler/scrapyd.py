@@ -44,7 +44,7 @@ class ScrapydNode:
 
     url: str
     worker: str
-    timeout: float = 10.0
+    timeout: float = 60.0  # a node answers schedule.json only after listing its spiders (a Scrapy start)
 
     @classmethod
     def parse(cls, text: str) -> "ScrapydNode":
@@ -242,11 +242,19 @@ class ScrapydPool:
                     node.schedule(job_id, args=self.job_args(profile, crawl_id),
                                   settings=self.job_settings(profile, node), project=self.project)
                 except ScrapydError as exc:
-                    problems.append(str(exc))
-                    continue
+                    if not self._has_job(node, job_id):  # a request that timed out may still have been queued
+                        problems.append(str(exc))
+                        continue
                 self.in_flight[node.worker] += 1
                 return ScrapydCrawl(self, node, profile.id, job_id, crawl_id, held.pop_all())
             raise ScrapydError("; ".join(problems))
+
+    def _has_job(self, node: ScrapydNode, job_id: str) -> bool:
+        try:
+            listing = node.jobs(self.project)
+        except ScrapydError:
+            return False
+        return any(job["id"] == job_id for jobs in listing.values() if isinstance(jobs, list) for job in jobs)
 
     def _prepare_node_dirs(self) -> None:
         """Create the catalog of each node on this machine (see ensure_catalog); a remote node's is its own."""
