@@ -278,21 +278,19 @@ def _chart(kind, **config):
 
 def _svg(chart, series_names: list[str], unit: str = "") -> str:
     """The chart's SVG without pygal's script, with a ``<title>`` on each bar so hovering names it."""
-    tree = chart.render_tree()
-    for script in tree.findall(f".//{{{SVG_NS}}}script"):
-        script.getparent().remove(script)
-    for comment in tree.xpath("//comment()"):
-        comment.getparent().remove(comment)
+    tree = chart.render_tree()  # pygal's elements are unqualified, under a default SVG namespace
+    for node in tree.xpath("//*[local-name()='script'] | //comment()"):
+        node.getparent().remove(node)
     for legend in tree.xpath("//*[starts-with(@id, 'activate-serie')]"):  # ids repeat from chart to chart
         del legend.attrib["id"]
     for index, name in enumerate(series_names):
-        for bar in tree.xpath(f"//*[local-name()='g'][contains(concat(' ', @class, ' '), ' serie-{index} ')]"
+        for bar in tree.xpath(f"//*[contains(concat(' ', @class, ' '), ' serie-{index} ')]"
                               "//*[*[local-name()='desc'][@class='value']]"):
-            descs = {d.get("class"): d.text or "" for d in bar if d.tag == f"{{{SVG_NS}}}desc"}
+            descs = {d.get("class"): d.text or "" for d in bar.xpath("*[local-name()='desc']")}
             text = f"{descs.get('x_label', '')} · {name}: {descs.get('value', '')}{' ' + unit if unit else ''}"
             if descs.get("label"):
                 text += f" ({descs['label']})"
-            title = etree.Element(f"{{{SVG_NS}}}title")
+            title = etree.SubElement(bar, "title")
             title.text = text
             bar.insert(0, title)
     tree.set("class", (tree.get("class") or "") + " chart")
