@@ -9,7 +9,7 @@ import sqlite3
 from contextlib import closing
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,8 @@ import pytest
 from archive.errors import CatalogError
 from archive.reindex import reindex
 from crawler.demo.portal import DemoPortal
-from warcs.archives import CRAWL_ID, SEED, build_archive, page_exchange, pinned_writer
+from archive.warc import HttpExchange
+from warcs.archives import CRAWL_ID, SEED, START, build_archive, page_exchange, pinned_writer
 
 SAMPLES = Path(__file__).parent / "warcs"
 CAPTURE_COLUMNS = ("url, status, content_type, fetched_at, warc_filename, warc_offset, warc_length, record_id,"
@@ -63,9 +64,17 @@ def test_reindex_rebuilds_the_same_captures_all_columns_but_id(crawled):
     assert rows(rebuilt, f"SELECT {CAPTURE_COLUMNS} FROM captures") == crawl_rows
 
 
+def test_reindex_rebuilds_the_same_versions_and_sightings(crawled):
+    data, rebuilt, _ = crawled
+    for table in ("article_versions", "article_sightings"):
+        crawl_rows = rows(data / "catalog.db", f"SELECT * FROM {table}")
+        assert len(crawl_rows) == 36, table
+        assert rows(rebuilt, f"SELECT * FROM {table}") == crawl_rows, table
+
+
 def test_reindex_rebuilds_the_crawls_row_from_warcinfo_and_the_records(crawled):
     data, rebuilt, _ = crawled
-    columns = "id, seeds, status, pages, articles, errors, bytes"
+    columns = "id, seeds, status, pages, articles, errors, bytes, new_articles, changed_articles, removed_articles"
     assert rows(rebuilt, f"SELECT {columns} FROM crawls") == rows(data / "catalog.db", f"SELECT {columns} FROM crawls")
     (row,) = rows(rebuilt, "SELECT started_at, finished_at FROM crawls")
     assert row["started_at"] <= row["finished_at"]
@@ -142,3 +151,33 @@ def test_only_whole_records_are_indexed_and_unreadable_files_are_named(tmp_path)
     assert "gzip member cut short" in report.skipped[1] and "indexed up to byte 536" in report.skipped[1]
     (row,) = rows(tmp_path / "rebuilt.db", "SELECT url, warc_offset, crawl_id FROM captures")
     assert row == {"url": "http://news.example.kz/kk/news/1", "warc_offset": 559, "crawl_id": None}
+
+
+def article_exchange(text: str, when: datetime, status: int = 200) -> HttpExchange:
+    body = ('<html lang="kk"><head><meta property="og:type" content="article"><title>Мектеп ашылды</title></head>'
+            f'<body><article><h1>Мектеп ашылды</h1><time datetime="2026-11-20">2026-11-20</time>'
+            f"{''.join(f'<p>{text} Салтанатты жиынға аудан тұрғындары мен ата-аналар қатысты. {n}</p>' for n in range(4))}"
+            "</article></body></html>").encode() if status == 200 else b"<html><body>Not found</body></html>"
+    return HttpExchange(
+        url=f"{SEED}/1", status=status, body=body,
+        response_headers=[("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))],
+        request_headers=[("Host", "news.example.kz")], ip_address="127.0.0.1", fetched_at=when)
+
+
+def test_versions_follow_fetch_time_not_the_order_files_are_read_in(tmp_path):
+    """The file read first holds the later capture and the 404; the rebuilt history is still in time order."""
+    warc_dir = tmp_path / "data" / "warc"
+    day = timedelta(days=1)
+    with pinned_writer(warc_dir, prefix="a") as writer:  # read first: the later captures
+        writer.write_exchange(article_exchange("Ауылда жаңа мектеп ашылды, онда 300 оқушы оқиды.", START + day))
+        writer.write_exchange(article_exchange("", START + 2 * day, status=404))
+    with pinned_writer(warc_dir, prefix="b") as writer:
+        writer.write_exchange(article_exchange("Ауылда жаңа мектеп ашылды.", START))
+
+    reindex(tmp_path / "data", tmp_path / "rebuilt.db", workers=1)
+
+    versions = rows(tmp_path / "rebuilt.db", "SELECT version, fetched_at, text FROM article_versions")
+    assert sorted((v["version"], v["fetched_at"], "300" in v["text"]) for v in versions) == [
+        (1, "2026-11-25T10:30:00Z", False), (2, "2026-11-26T10:30:00Z", True)]
+    (article,) = rows(tmp_path / "rebuilt.db", "SELECT versions, first_seen, removed_at FROM articles")
+    assert article == {"versions": 2, "first_seen": "2026-11-25T10:30:00Z", "removed_at": "2026-11-27T10:30:00Z"}
