@@ -31,7 +31,6 @@ ARTICLE_PATTERN = r"/kk/news/\d*[02468]$|/kk/about$"
 # "Бұған дейін хабарлағанымыздай: <older title>" ("As reported earlier: ..."), a link generic extraction keeps.
 PREVIOUSLY_REPORTED = "Бұған дейін хабарлағанымыздай"
 SELECTOR = f'.news-text p:contains("{PREVIOUSLY_REPORTED}")'
-LOOPBACK_SPEED = {"AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_DELAY": "0"}
 
 
 def profile_text(start_url: str) -> str:
@@ -69,10 +68,9 @@ def crawls(tmp_path_factory):
         requested = [entry.path for entry in portal.requests("kk")]
         portal.reset_log()
 
-        settings = [f"{name}={value}" for name, value in LOOPBACK_SPEED.items()]
         by_scrapy = run("-m", "scrapy", "crawl", "news", "-a", f"start_urls={site.start_url}",
                         "-a", f"site_profile={profile.to_json()}", "-s", f"NEWSARCHIVE_DATA_DIR={base / 'scrapy'}",
-                        "-s", "NEWSARCHIVE_INCREMENTAL=False", *[a for s in settings for a in ("-s", s)], cwd=ROOT)
+                        "-s", "NEWSARCHIVE_INCREMENTAL=False", cwd=ROOT)
         assert by_scrapy.returncode == 0, by_scrapy.stderr[-3000:]
     yield {"site": site, "profile": profile, "file": sites_file, "base": base, "stdout": by_site.stdout,
            "requested": requested}
@@ -206,6 +204,14 @@ def test_the_crawl_records_its_site_timezone_and_full_mode(crawls):
         assert settings["NEWSARCHIVE_INCREMENTAL"] is False
 
 
+def test_both_routes_crawl_with_the_profiles_politeness_and_page_budget(crawls):
+    for data in ("site", "scrapy"):
+        (row,) = catalog_rows(crawls["base"] / data, "select settings from crawls")
+        settings = json.loads(row["settings"])
+        assert (settings["AUTOTHROTTLE_ENABLED"], settings["DOWNLOAD_DELAY"]) == (False, 0), data
+        assert settings["NEWSARCHIVE_SITE_BUDGET"] == 500, data
+
+
 def test_reindex_with_the_profiles_file_rebuilds_the_crawls_article_rows(crawls):
     base = crawls["base"]
     rebuilt = run("-m", "crawler.cli", "reindex", "--data", str(base / "site"), "--into", str(base / "re.db"),
@@ -269,3 +275,14 @@ def test_a_crawl_given_an_invalid_profile_json_stops_with_its_reason(tmp_path):
     assert result.returncode != 0
     assert 'site profile "x": timezone "Mars/Base" is not a time zone' in result.stderr
     assert not list(tmp_path.glob("**/*.warc*"))  # stopped before fetching anything
+
+
+def test_the_profiles_page_budget_bounds_a_scrapy_crawl(tmp_path):
+    with DemoPortal(articles_per_site=12) as portal:
+        site = portal.sites["kk"]
+        (profile,), _ = parse_profiles(profile_text(site.start_url).replace("page_budget = 500", "page_budget = 5"))
+        result = run("-m", "scrapy", "crawl", "news", "-a", f"start_urls={site.start_url}",
+                     "-a", f"site_profile={profile.to_json()}", "-s", f"NEWSARCHIVE_DATA_DIR={tmp_path}", cwd=ROOT)
+        fetched = [entry.path for entry in portal.requests("kk") if entry.path != "/robots.txt"]
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 0 < len(fetched) <= 5, fetched

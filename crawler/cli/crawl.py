@@ -79,11 +79,6 @@ def _site_profile(site_id: str, sites_file: Path):
     raise click.ClickException(f'no site "{site_id}" in {sites_file} (sites: {known}){unplaced}')
 
 
-def _profile_overrides(profile) -> dict:
-    """The settings a profile sets for its crawls: its politeness table and its timezone."""
-    return {**profile.politeness, "NEWSARCHIVE_TIMEZONE": profile.timezone}
-
-
 def _crawl_to_resume(data: DataDir) -> tuple[str, list[str]]:
     """The latest crawl that did not finish, and its seeds."""
     from archive.catalog import Catalog
@@ -154,7 +149,8 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
         profile = _site_profile(site_id, sites_file)
         urls = list(profile.start_urls)
         site_budget = site_budget or profile.page_budget
-    overrides = {"LOG_LEVEL": "INFO" if verbose else "WARNING", **(_profile_overrides(profile) if profile else {})}
+    # The profile's politeness and timezone are applied in the crawl (crawler.middlewares.scope.ProfileSettings).
+    overrides = {"LOG_LEVEL": "INFO" if verbose else "WARNING"}
     if depth is not None:
         overrides["DEPTH_LIMIT"] = depth
     if contact:

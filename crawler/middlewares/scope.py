@@ -18,6 +18,12 @@ because a crawl needs them although they are not the pages it keeps:
 
 Excluded patterns apply to every request: they are the archivist's "never".
 Without a profile the middleware does nothing.
+
+The profile's settings reach the crawl through the :class:`ProfileSettings`
+add-on: Scrapy builds add-ons after the spider (so its ``site_profile``
+argument is there) and before the settings freeze. That is what makes
+``scrapy crawl news -a site_profile=<json>`` (a Scrapyd job) crawl like
+``newsarchive crawl --site``, with no profiles file.
 """
 
 from __future__ import annotations
@@ -89,3 +95,31 @@ class ProfileScopeMiddleware(BaseSpiderMiddleware):
         if kind in DISCOVERY_KINDS:
             return True
         return kind in REQUISITE_KINDS and response is not None and scope.contains(response.url)
+
+
+class ProfileSettings:
+    """Scrapy add-on: the profile's politeness table, timezone and page budget become the crawl's settings.
+
+    Set at "spider" priority: above the project's settings, below the
+    command line's, so ``-s NAME=VALUE`` still wins over the profile.
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def update_settings(self, settings) -> None:
+        spider = self.crawler.spider
+        profile = site_profile_of(spider)
+        if profile is None:
+            return
+        for name, value in profile.politeness.items():
+            settings.set(name, value, priority="spider")
+        settings.set("NEWSARCHIVE_TIMEZONE", profile.timezone, priority="spider")
+        if profile.page_budget:
+            settings.set("NEWSARCHIVE_SITE_BUDGET", profile.page_budget, priority="spider")
+            if not getattr(spider, "_site_budget_arg", None):  # read before add-ons run; -a site_budget wins
+                spider.site_budget = profile.page_budget
