@@ -61,6 +61,8 @@ SPIDER_MIDDLEWARES = {
     # A site profile's scope (path prefixes, excluded patterns): out-of-scope requests never scheduled.
     "crawler.middlewares.scope.ProfileScopeMiddleware": 950,
 }
+# A site profile's politeness, timezone and page budget (spider argument site_profile) become settings.
+ADDONS = {"crawler.middlewares.scope.ProfileSettings": 0}
 ITEM_PIPELINES = {
     "crawler.pipelines.extraction.ExtractionPipeline": 300,
     "crawler.pipelines.catalog.CatalogPipeline": 800,
