@@ -236,9 +236,10 @@ def test_a_rendered_article_replays_in_pywb_with_its_text_visible(rendered):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         try:
             page = browser.new_page()
-            page.goto(pywb.replay_url(article.url, "mp_"), timeout=60_000)
-            page.wait_for_selector("article h1", timeout=30_000)
-            shown = page.inner_text("article")
+            page.goto(pywb.replay_url(article.url), timeout=60_000)  # pywb's banner, the page in an iframe
+            replayed = page.frame_locator("iframe").first.locator("article")
+            replayed.locator("h1").wait_for(timeout=30_000)
+            shown = replayed.inner_text()
         finally:
             browser.close()
     assert article.title in shown
