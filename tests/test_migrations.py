@@ -124,3 +124,78 @@ def test_steps_can_run_again_after_a_crash_between_step_and_version(tmp_path):
     assert migrate(db, path) == list(range(2, LATEST_VERSION + 1))
     db.close()
     assert version(path) == LATEST_VERSION
+
+
+# -- version 6: article versions and removals ------------------------------------------
+
+
+def version_five_catalog(path):
+    """A catalog as release 5 wrote it: one article, a 404 of it fetched later, a finished crawl."""
+    Catalog(path).close()
+    db = sqlite_utils.Database(path)
+    for table in ("article_versions", "article_sightings"):
+        db[table].drop()
+    for table, columns in (("articles", ("versions", "first_seen", "removed_at", "removed_crawl_id")),
+                           ("crawls", ("new_articles", "changed_articles", "removed_articles"))):
+        for column in columns:
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    db.execute("DROP TRIGGER articles_au")
+    db.execute("CREATE TRIGGER articles_au AFTER UPDATE ON articles BEGIN"
+               " INSERT INTO articles_fts (articles_fts, rowid, title, text) VALUES ('delete', old.rowid, old.title, old.text);"
+               " INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text); END")
+    db["crawls"].insert({"id": "crawl-1", "started_at": "2021-03-05T10:00:00Z", "status": "finished", "articles": 1})
+    db["articles"].insert({**ARTICLE, "fetched_at": "2021-03-05T10:00:00Z", "crawl_id": "crawl-1",
+                           "payload_digest": "sha1:PAGE"})
+    db["captures"].insert({"url": ARTICLE["url"], "status": 404, "fetched_at": "2021-04-01T10:00:00Z",
+                           "warc_filename": "b.warc.gz", "warc_offset": 0, "warc_length": 50, "crawl_id": "crawl-2"})
+    db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    db.conn.commit()
+    db.close()
+    return path
+
+
+def test_a_version_five_catalog_gets_version_one_of_every_article(tmp_path):
+    path = version_five_catalog(tmp_path / "catalog.db")
+    with Catalog(path) as catalog:
+        (first,) = catalog.db.query("SELECT * FROM article_versions")
+        article = catalog.article(ARTICLE["url"])
+    assert first["version"] == 1
+    assert (first["text"], first["warc_filename"], first["crawl_id"]) == (ARTICLE["text"], "a.warc.gz", "crawl-1")
+    assert (article["versions"], article["first_seen"]) == (1, "2021-03-05T10:00:00Z")
+    assert version(path) == LATEST_VERSION == 6
+
+
+def test_a_version_five_catalog_marks_an_article_its_captures_show_gone(tmp_path):
+    path = version_five_catalog(tmp_path / "catalog.db")
+    with Catalog(path) as catalog:
+        article = catalog.article(ARTICLE["url"])
+        (crawl,) = catalog.db.query("SELECT * FROM crawls")
+    assert (article["removed_at"], article["removed_crawl_id"]) == ("2021-04-01T10:00:00Z", "crawl-2")
+    assert (crawl["articles"], crawl["new_articles"], crawl["removed_articles"]) == (1, None, None)
+
+
+def test_after_version_six_the_same_text_again_is_no_new_version_and_a_new_one_is(tmp_path):
+    path = version_five_catalog(tmp_path / "catalog.db")
+    (tmp_path / "warc").mkdir()
+    (tmp_path / "warc" / "a.warc.gz").write_bytes(b"\0" * 1000)
+    with Catalog(path, warc_dir=tmp_path / "warc") as catalog:
+        catalog.add_article({**ARTICLE, "warc_offset": 200, "fetched_at": "2021-05-01T10:00:00Z"})
+        catalog.flush()
+        assert catalog.article(ARTICLE["url"])["versions"] == 1
+        catalog.add_article({**ARTICLE, "text": "Түзетілген мәтін.", "warc_offset": 400,
+                             "fetched_at": "2021-06-01T10:00:00Z"})
+        catalog.flush()
+        article = catalog.article(ARTICLE["url"])
+    assert (article["versions"], article["removed_at"]) == (2, None)
+
+
+def test_search_follows_a_new_version_after_the_trigger_is_replaced(tmp_path):
+    path = version_five_catalog(tmp_path / "catalog.db")
+    (tmp_path / "warc").mkdir()
+    (tmp_path / "warc" / "a.warc.gz").write_bytes(b"\0" * 1000)
+    with Catalog(path, warc_dir=tmp_path / "warc") as catalog:
+        catalog.add_article({**ARTICLE, "text": "Жаңа су құбыры салынды.", "warc_offset": 400,
+                             "fetched_at": "2021-06-01T10:00:00Z"})
+        catalog.flush()
+        assert [hit["url"] for hit in catalog.search("құбыры")] == [ARTICLE["url"]]
+        assert catalog.search("конференциясы") == []
