@@ -194,5 +194,8 @@ def findings(probe) -> list[str]:
     if probe.articles:
         lines.append("sample article URLs:")
         lines += [f"  {article}" for article in probe.articles]
+    if probe.article_url_pattern():
+        lines.append("article_url_pattern decides: only pages whose URL matches it are catalogued as articles;"
+                     " widen or delete it if the site has other article URLs.")
     lines += [f"problem: {problem}" for problem in probe.problems]
     return lines
