@@ -124,7 +124,7 @@ def coverage_grid(report: Report) -> str:
     if not report.sites or not report.months:
         return _empty("No dated articles yet: crawl a site, then run the report again.")
     months = report.months
-    label_width, total_width, row_height, top = 200, 70, 28, 42
+    label_width, total_width, row_height, top = 230, 70, 28, 42
     cell = max(5.0, min(44.0, 820 / len(months)))
     # Never narrower than the legend; drawn at its natural size (CSS only shrinks it to fit).
     grid_right = label_width + cell * len(months) + total_width
@@ -149,7 +149,7 @@ def coverage_grid(report: Report) -> str:
         y = top + row * row_height
         gaps = set(site.gaps)
         peak = max(site.months.values(), default=1)
-        label = site.label if len(site.label) <= 26 else site.label[:25] + "…"
+        label = site.label if len(site.label) <= 32 else site.label[:31] + "…"
         parts.append(f"<text x=\"{label_width - 10}\" y=\"{y + row_height / 2 + 4:.1f}\" class=\"site\">"
                      f"<title>{escape(site.label)}</title>{escape(label)}</text>")
         for index, month in enumerate(months):
@@ -244,6 +244,14 @@ def changes_chart(report: Report) -> str:
     recorded = [c for c in crawls if c.new is not None]
     if not recorded:
         return _empty("Not recorded for these crawls: they ran before the catalog counted changes.")
+    note = ""
+    if len(recorded) > 1 and recorded[0] is report.crawls[0]:
+        # Everything is new to an empty archive; drawn, that bar would flatten every later one.
+        first, recorded = recorded[0], recorded[1:]
+        note = (f"<p class=\"note\">The first crawl ({_when(first.started_at)}, {first.new or 0:,} new articles) "
+                "is left out: everything is new to an empty archive.</p>")
+    if not any((c.new or 0) + (c.changed or 0) + (c.removed or 0) for c in recorded):
+        return _empty("No article was new, changed or removed in these crawls.") + note
     names = ["new", "changed", "removed"]
     chart = _chart(pygal.StackedBar, y_title="articles", x_labels=[_crawl_label(c) for c in recorded],
                    x_label_rotation=-35 if len(recorded) > 6 else 0, show_minor_x_labels=len(recorded) <= 20,
@@ -251,7 +259,7 @@ def changes_chart(report: Report) -> str:
     for name, values in zip(names, ([c.new for c in recorded], [c.changed for c in recorded],
                                     [c.removed for c in recorded])):
         chart.add(name, [v or None for v in values])
-    return _svg(chart, names)
+    return _svg(chart, names) + note
 
 
 def _charted(report: Report) -> list[CrawlFigures]:
@@ -271,7 +279,7 @@ def _chart(kind, **config):
     config = {k: v for k, v in config.items() if v is not None}
     config.setdefault("style", _STYLE)
     return kind(js=[], disable_xml_declaration=True, width=960, height=340, explicit_size=False,
-                legend_at_bottom=True, legend_at_bottom_columns=5, truncate_legend=30, truncate_label=-1,
+                legend_at_bottom=True, legend_at_bottom_columns=3, truncate_legend=40, truncate_label=-1,
                 margin=12, margin_bottom=28 if config.get("show_legend", True) else 12, spacing=12, print_values=False, no_data_text="no data", show_y_guides=True,
                 **config)
 

@@ -141,6 +141,20 @@ def test_new_changed_and_removed_come_from_the_catalog(tmp_path):
     assert [(c.new, c.changed, c.removed) for c in report.crawls] == [(2, 0, 0), (0, 1, 0)]
 
 
+def test_the_changes_chart_leaves_out_the_first_crawl_where_everything_is_new(tmp_path):
+    writer = ArchiveWriter(tmp_path)
+    writer.crawl("c1", ["https://kk.example.kz/"], start=START, minutes=1,
+                 articles=articles("kk.example.kz", ["2026-01"], 2))
+    url, published, _ = articles("kk.example.kz", ["2026-01"], 2)[0]
+    writer.crawl("c2", ["https://kk.example.kz/"], start=START + timedelta(days=1), minutes=1,
+                 articles=[(url, published, "a corrected text")])
+    page = render_html(gather(writer.connection()))
+    changes = page[page.index('<section id="changes">'):page.index('<section id="sites">')]
+    assert "<title>2026-03-02 06:00 · changed: 1</title>" in changes
+    assert "· new: 2" not in changes
+    assert "The first crawl (2026-03-01 06:00, 2 new articles) is left out" in changes
+
+
 def test_a_catalog_without_change_counts_says_so_instead_of_failing(tmp_path):
     """The tables as a catalog had them before crawls counted new, changed and removed articles."""
     conn = sqlite3.connect(tmp_path / "old.db")
@@ -329,10 +343,11 @@ def test_the_page_renders_its_charts_in_a_real_browser(crawled, tmp_path):
     dom = result.stdout.decode("utf-8")
     assert result.returncode == 0 and "</html>" in dom, result.stderr[-2000:]
     sections = dict(re.findall(r'<section id="([a-z-]+)">(.*?)</section>', dom, re.S))
-    for chart in ("coverage", "monthly", "durations", "changes"):
+    for chart in ("coverage", "monthly", "durations"):
         assert "<svg" in sections[chart], chart
     assert "No fetch errors in these 2 crawls." in sections["errors"]  # the demo answers every request
-    assert re.search(r"<title>[0-9-]+ [0-9:]+ · new: 120</title>", sections["changes"])  # the first crawl's
+    assert "No article was new, changed or removed in these crawls." in sections["changes"]
+    assert re.search(r"The first crawl \([0-9-]+ [0-9:]+, 120 new articles\) is left out", sections["changes"])
     for site in portal.sites.values():
         host = site.base_url.split("//")[1]
         assert f'class="site"><title>{host}</title>' in dom  # a row of the coverage grid
