@@ -4,7 +4,8 @@ Scrapy's JOBDIR keeps its queue in files that a ``kill -9`` can leave half
 written; the WARC files, repaired and indexed, are always whole. So a resumed
 crawl rebuilds its frontier from what it archived: every URL already captured
 is marked seen, and every archived page, sitemap and feed is parsed again from
-its WARC record (no refetch) to recover the links not yet followed.
+its WARC record (no refetch) to recover the links not yet followed; a page an
+incremental crawl heard "304 Not Modified" for is read from the record it refers to.
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ def archived_captures(data: DataDir, crawl_id: str) -> list[dict]:
 
 
 def archived_response(data: DataDir, capture: dict):
-    """A Scrapy response rebuilt from the WARC record (a revisit's body from its original)."""
+    """A Scrapy response rebuilt from the WARC record (a revisit's body from its original).
+
+    A 304 (server-not-modified revisit of an incremental crawl) stands for the
+    page it confirmed: its original record is rebuilt whole, so a resumed crawl
+    still follows that page's links.
+    """
+    if capture["status"] == 304 and capture.get("original_file"):
+        capture = {"url": capture["url"], "status": 200, "warc_filename": capture["original_file"],
+                   "warc_offset": capture["original_offset"]}
     with open_record(data.warc_dir, capture["warc_filename"], capture["warc_offset"]) as record:
         http = record.http_headers
         headers = [(name, value) for name, value in http.headers if name.lower().encode() not in _DECODED_HEADERS]

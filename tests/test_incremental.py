@@ -19,13 +19,15 @@ from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.catalog import Catalog
+from archive.datadir import DataDir
 from archive.records import open_record
-from archive.warc import SERVER_NOT_MODIFIED, RevisitOf, WarcWriter
+from archive.warc import SERVER_NOT_MODIFIED, HttpExchange, RevisitOf, WarcWriter
 from crawler.demo.portal import DemoPortal
 from crawler.incremental import (VALIDATORS_META, CrawlHistory, PastCapture, RecheckPolicy, Validators,
                                  changed_since)
 from crawler.middlewares.conditional import ConditionalRequestMiddleware
 from crawler.middlewares.warc import WarcCaptureMiddleware
+from crawler.resume import archived_response
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 SITE = "https://akimat.example.kz"
@@ -357,3 +359,20 @@ def test_a_full_crawl_fetches_everything_again_without_conditions(recrawls):
     assert {article.url for article in site.expected_articles} <= asked
     assert not [entry.path for entry in run["requests"] if entry.headers.get("If-None-Match")]
     assert len(run["requests"]) >= len(recrawls["runs"]["first"]["requests"])
+
+
+def test_a_resumed_crawl_reads_a_304_page_from_the_record_it_refers_to(tmp_path):
+    url = SITE + "/ru/novosti/"
+    writer = WarcWriter(DataDir(tmp_path).warc_dir, hostname="test")
+    original = writer.write_exchange(HttpExchange(
+        url, 200, [("Content-Type", "text/html; charset=utf-8"), ("ETag", '"v1"')],
+        b'<html><body><a href="/ru/novosti/2.html">2</a></body></html>'))
+    not_modified = writer.write_exchange(HttpExchange(url, 304, [("ETag", '"v1"')], b""),
+                                         RevisitOf(original.record_id, url, original.fetched_at))
+    writer.close()
+    response = archived_response(DataDir(tmp_path), {
+        "url": url, "status": 304, "record_type": "revisit", "warc_filename": not_modified.warc_filename,
+        "warc_offset": not_modified.warc_offset, "original_file": original.warc_filename,
+        "original_offset": original.warc_offset})
+    assert (response.status, response.headers[b"Content-Type"]) == (200, b"text/html; charset=utf-8")
+    assert response.xpath("//a/@href").get() == "/ru/novosti/2.html"

@@ -18,6 +18,11 @@ open-ended series (a calendar month, ``?page=N``) that offers nothing new but
 the next page of the same series is a dead end: its series links are not
 followed. Every refusal is counted in the stats as ``newsarchive/trap/<kind>``.
 
+A crawl of sites the catalog already holds is incremental (``crawler.incremental``):
+archived URLs are asked again only when new, due or changed, conditionally, and
+a listing series is walked only until it shows nothing new; counted as
+``newsarchive/incremental/<what>``. ``NEWSARCHIVE_INCREMENTAL=False`` fetches everything.
+
 Usage: ``scrapy crawl news -a start_url=https://example.kz/kk/news``.
 """
 
@@ -395,7 +400,8 @@ class NewsSpider(scrapy.Spider):
         # count it here so the crawl summary names the trouble.
         self.crawler.stats.inc_value(f"newsarchive/failed/{failure.type.__name__}")
         status = getattr(getattr(failure.value, "response", None), "status", None)
-        if status in (404, 410) and failure.request.meta.get("newsarchive_kind") == "recheck":
+        request = getattr(failure, "request", None)
+        if status in (404, 410) and request is not None and request.meta.get("newsarchive_kind") == "recheck":
             self.crawler.stats.inc_value("newsarchive/incremental/gone")  # a removed article, archived
         message = str(failure.value)
         if "max redirections" in message:
