@@ -86,7 +86,7 @@ _TABLES: dict[str, tuple[tuple[str, type, str], ...]] = {
         ("author", str, "Author or issuing office, as printed."),
         ("description", str, "Lead or meta description."),
         ("warc_filename", str, "WARC file holding the capture."),
-        ("warc_offset", int, "Byte offset of the capture's record; unique with warc_filename."),
+        ("warc_offset", int, "Byte offset of the capture's record; unique with warc_filename and url."),
         ("warc_length", int, "Byte length of that (gzipped) record."),
         ("payload_digest", str, "WARC-Payload-Digest of the capture."),
         ("crawl_id", str, "Crawl that fetched it (crawls.id)."),
@@ -140,7 +140,7 @@ SCHEMA_DOC: dict[str, dict[str, str]] = {
     table: {name: doc for name, _type, doc in columns} for table, columns in _TABLES.items()
 }
 _PRIMARY_KEYS = {"articles": "url", "article_versions": ("url", "version"),
-                 "article_sightings": ("warc_filename", "warc_offset"), "captures": "id", "crawls": "id",
+                 "article_sightings": ("warc_filename", "warc_offset", "url"), "captures": "id", "crawls": "id",
                  "errors": "id", "meta": "key"}
 _NOT_NULL = {
     "articles": ("warc_filename", "warc_offset", "warc_length"),

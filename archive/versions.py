@@ -22,7 +22,7 @@ Order of arrival does not matter
     Versions are recomputed from the sightings of every URL a flush touches,
     so captures indexed out of time order (``newsarchive reindex``, a killed
     crawl's leftovers) give the same rows as in-order arrival. Re-adding a
-    capture (same WARC file and offset) adds nothing. A version row is only
+    capture (same URL, WARC file and offset) adds nothing. A version row is only
     rewritten when its number, digest or pointer changes.
 
 Removal
@@ -188,7 +188,7 @@ def record_batch(conn: sqlite3.Connection, articles: list[dict], captures: list[
         conn.execute(
             "INSERT OR IGNORE INTO temp.versions_touched SELECT b.url FROM temp.batch_articles b"
             " WHERE NOT EXISTS (SELECT 1 FROM main.article_sightings s"
-            " WHERE s.warc_filename = b.warc_filename AND s.warc_offset = b.warc_offset)")
+            " WHERE s.warc_filename = b.warc_filename AND s.warc_offset = b.warc_offset AND s.url = b.url)")
         conn.execute(
             f"INSERT OR IGNORE INTO main.article_sightings ({', '.join(SIGHTING_COLUMNS)})"
             f" SELECT {', '.join(SIGHTING_COLUMNS)} FROM temp.batch_articles")

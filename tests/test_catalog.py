@@ -408,6 +408,21 @@ def test_articles_filters_by_equality_newest_first(catalog):
     assert list(catalog.articles(language="kk' OR '1'='1")) == []
 
 
+def test_articles_filters_on_the_columns_the_catalog_derives(catalog):
+    catalog.add_article(article_row(url="https://a.example.kz/1"))
+    catalog.add_article(article_row(url="https://a.example.kz/2"))
+    catalog.add_capture(capture_row(url="https://a.example.kz/2", status=404, fetched_at="2026-11-26T10:30:00Z"))
+    catalog.flush()
+
+    assert [a["url"] for a in catalog.articles(removed_at=None)] == ["https://a.example.kz/1"]
+    assert [a["url"] for a in catalog.articles(versions=1)] == ["https://a.example.kz/1", "https://a.example.kz/2"]
+
+
+def test_an_article_row_cannot_set_the_derived_columns(catalog):
+    with pytest.raises(ValueError, match="versions"):
+        catalog.add_article(article_row(versions=3))
+
+
 def test_articles_refuses_an_unknown_column(catalog):
     with pytest.raises(ValueError, match="colour"):
         list(catalog.articles(colour="red"))
