@@ -37,12 +37,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
-from archive.errors import ScrapydError, SiteBusy
+from archive.errors import NewsArchiveError, ScrapydError
 from archive.profiles import ProfileError, SiteProfile, load_profiles
 from archive.schedule import SiteSchedule, plan, read_crawls, site_lock
 
@@ -313,7 +314,7 @@ class Scheduler:
                 continue  # a crawl's end wakes the loop
             try:
                 crawl = self.launcher.start(entry.profile, now)
-            except (SiteBusy, ScrapydError) as exc:
+            except (NewsArchiveError, OSError) as exc:  # busy, no node took it, an unusable data dir
                 retry = now + self.busy_retry
                 self._not_before[site_id] = retry
                 next_due = retry if next_due is None else min(next_due, retry)

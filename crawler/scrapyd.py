@@ -47,7 +47,7 @@ class ScrapydNode:
     timeout: float = 60.0  # a node answers schedule.json only after listing its spiders (a Scrapy start)
 
     @classmethod
-    def parse(cls, text: str) -> "ScrapydNode":
+    def parse(cls, text: str) -> ScrapydNode:
         """``URL`` or ``WORKER=URL`` (worker ids: letters, digits, - and _)."""
         worker, sep, url = text.partition("=")
         if not sep or "://" in worker:
@@ -104,7 +104,7 @@ class ScrapydNode:
     def _open(self, url: str, body: bytes | None = None, content_type: str | None = None) -> bytes:
         request = Request(url, data=body, headers={"Content-Type": content_type} if body is not None else {})
         try:
-            with urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (the operator's node URL)
+            with urlopen(request, timeout=self.timeout) as response:
                 return response.read()
         except HTTPError as exc:
             raise ScrapydError(f"Scrapyd {self.url}: HTTP {exc.code} for {url}") from None
@@ -270,7 +270,7 @@ class ScrapydPool:
                 except (NewsArchiveError, OSError):
                     pass  # the node creates it with its first job
 
-    def adopt(self) -> list["ScrapydCrawl"]:
+    def adopt(self) -> list[ScrapydCrawl]:
         adopted = []
         for node in self.nodes:
             listing = node.jobs(self.project)
@@ -281,7 +281,7 @@ class ScrapydPool:
                     adopted.append(ScrapydCrawl(self, node, site_id, job["id"], crawl_id, ExitStack()))
         return adopted
 
-    def release(self, crawl: "ScrapydCrawl") -> None:
+    def release(self, crawl: ScrapydCrawl) -> None:
         """The job ended: its node has a free slot, its site's lock is released."""
         if not crawl.released:
             crawl.released = True

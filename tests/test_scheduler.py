@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -131,7 +132,7 @@ def test_a_crawl_that_exits_with_an_error_is_reported_with_its_log(story):
     failed = next(line for line in story["first_lines"] if line.startswith("broken: FAILED"))
     assert "(exit 1): ValueError" in failed and "'many'" in failed
     log = re.search(r"\[log: (.+)\]", failed).group(1)
-    assert "Traceback" in open(log).read()
+    assert "Traceback" in Path(log).read_text()
 
 
 def test_a_failed_site_is_retried_at_its_next_due_time_not_before(story):
