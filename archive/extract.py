@@ -5,10 +5,10 @@ page says about itself and its dates from the untouched tree (archive.pagemeta,
 archive.dates) → remove the site profile's boilerplate selectors, then site
 chrome, layout tables first (archive.boilerplate) → take image captions out
 (``Article.captions``) → on a page with no ``<article>``/``<main>``, mark the
-headline's block as the article (else trafilatura's fallback drops lists) → trafilatura on the cleaned tree → trim
-chrome lines off the text → the site's learned template, when the caller has
-one (archive.template; ``Article.template_removed``) → links counted, language
-(archive.language) → article or not (archive.classify; a site profile's
+headline's block as the article (else trafilatura's fallback drops lists) →
+trafilatura on the cleaned tree → trim chrome lines off the text → the site's
+learned template, when the caller has one (archive.template;
+``Article.template_removed``) → links counted, language (archive.language) → article or not (archive.classify; a site profile's
 article URL pattern has the last word, see :func:`site_article_rule`).
 
 Structure kept in ``text``: paragraphs apart (a blank line between them),
