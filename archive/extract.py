@@ -8,8 +8,9 @@ chrome, layout tables first (archive.boilerplate) → take image captions out
 headline's block as the article (else trafilatura's fallback drops lists) →
 trafilatura on the cleaned tree → trim chrome lines off the text → the site's
 learned template, when the caller has one (archive.template;
-``Article.template_removed``) → links counted, language (archive.language) → article or not (archive.classify; a site profile's
-article URL pattern has the last word, see :func:`site_article_rule`).
+``Article.template_removed``) → links counted, language (archive.language)
+→ article or not (archive.classify; a site profile's article URL pattern has
+the last word, see :func:`site_article_rule`).
 
 Structure kept in ``text``: paragraphs apart (a blank line between them),
 list items and table rows one per line ("- item", "| a | b |").
