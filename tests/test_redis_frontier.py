@@ -1,0 +1,214 @@
+"""Two crawl workers share one frontier in a real Redis: together they archive what one crawl does.
+
+A real ``redis-server`` runs on a loopback port in the test's directory; each
+worker is its own process (``crawler.runner.run_crawl`` with
+``crawler.frontier.redis_overrides``) with its own data directory, as on two
+machines. The reference is one ordinary crawl (no Redis) of the same portal.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.demo.portal import DemoPortal
+from crawler.frontier import FrontierError, clear_frontier, frontier_status, redis_overrides
+
+REPO = Path(__file__).resolve().parents[1]
+POLITENESS_OFF = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "CONCURRENT_REQUESTS_PER_DOMAIN": 2}
+WORKER = """
+import json, sys
+from crawler.frontier import redis_overrides
+from crawler.runner import run_crawl
+urls, overrides, frontier = (json.loads(arg) for arg in sys.argv[1:4])
+if frontier:
+    overrides.update(redis_overrides(**frontier))
+print(run_crawl(urls, overrides).finish_reason)
+"""
+
+pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A throwaway redis-server: loopback only, nothing saved to disk."""
+    directory = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", str(directory)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            frontier_status(url, "ping")
+            break
+        except FrontierError:
+            assert server.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def portal():
+    with DemoPortal(articles_per_site=12, latency=0.02) as portal:
+        yield portal
+
+
+def start_worker(portal, data: Path, frontier: dict | None, **settings) -> subprocess.Popen:
+    """One crawl process; with ``frontier`` (redis_overrides arguments) a worker of that frontier."""
+    overrides = {**POLITENESS_OFF, "NEWSARCHIVE_DATA_DIR": str(data), "LOG_LEVEL": "INFO", **settings}
+    urls = [site.start_url for site in portal.sites.values()]
+    data.parent.mkdir(parents=True, exist_ok=True)
+    log = open(data.parent / f"{data.name}.log", "w")
+    return subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(urls), json.dumps(overrides),
+                             json.dumps(frontier)], cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True,
+                            start_new_session=True)
+
+
+def finish(worker: subprocess.Popen, data: Path) -> str:
+    out, _ = worker.communicate(timeout=300)
+    assert worker.returncode == 0, (data.parent / f"{data.name}.log").read_text()[-3000:]
+    return out.strip()
+
+
+def captures(*data_dirs: Path) -> Counter:
+    """URL -> number of response/revisit records, over every WARC file (a killed worker's too)."""
+    counts = Counter()
+    for data in data_dirs:
+        for path in sorted((data / "warc").glob("*.warc.gz*")):
+            with open(path, "rb") as stream:
+                try:
+                    for record in ArchiveIterator(stream):
+                        if record.rec_type in ("response", "revisit"):
+                            counts[record.rec_headers.get_header("WARC-Target-URI")] += 1
+                except Exception:  # the record a SIGKILL cut short: not archived, so crawled again
+                    pass
+    return counts
+
+
+def not_robots(urls) -> set[str]:
+    return {url for url in urls if not url.endswith("/robots.txt")}
+
+
+def wait_for_requests(portal, count: int, *workers: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while len(portal.requests()) < count:
+        assert all(worker.poll() is None for worker in workers), "a worker ended before the test could stop it"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+@pytest.fixture(scope="module")
+def single_crawl(portal, tmp_path_factory):
+    """The URLs one ordinary crawl (no Redis) archives."""
+    data = tmp_path_factory.mktemp("single") / "data"
+    assert finish(start_worker(portal, data, None), data) == "finished"
+    return set(captures(data))
+
+
+@pytest.mark.slow
+def test_two_workers_archive_what_one_crawl_does_and_no_page_twice(portal, redis_url, single_crawl, tmp_path):
+    frontier = {"redis_url": redis_url, "frontier": "together"}
+    a, b = tmp_path / "a", tmp_path / "b"
+    workers = [start_worker(portal, a, {**frontier, "worker": "a"}),
+               start_worker(portal, b, {**frontier, "worker": "b"})]
+    assert [finish(worker, data) for worker, data in zip(workers, (a, b))] == ["finished", "finished"]
+
+    union = captures(a, b)
+    assert set(union) == single_crawl
+    assert not {url: n for url, n in union.items() if n > 1 and not url.endswith("/robots.txt")}
+    assert not_robots(captures(a)) and not_robots(captures(b)), "both workers took part"
+    assert all(path.name.startswith(("newsarchive-a-", "newsarchive-b-"))
+               for path in [*(a / "warc").glob("*.warc.gz"), *(b / "warc").glob("*.warc.gz")])
+    status = frontier_status(redis_url, "together")
+    assert (status["queued"], status["held"], status["alive"]) == (0, 0, 0)
+
+
+@pytest.mark.slow
+def test_requests_held_by_a_killed_worker_are_crawled_by_the_other(portal, redis_url, single_crawl, tmp_path):
+    frontier = {"redis_url": redis_url, "frontier": "killed"}
+    fast_heartbeat = {"NEWSARCHIVE_FRONTIER_HEARTBEAT": 0.5}
+    a, b = tmp_path / "a", tmp_path / "b"
+    portal.reset_log()
+    doomed = start_worker(portal, a, {**frontier, "worker": "a"}, **fast_heartbeat)
+    survivor = start_worker(portal, b, {**frontier, "worker": "b"}, **fast_heartbeat)
+    wait_for_requests(portal, 60, doomed, survivor)
+    os.killpg(doomed.pid, signal.SIGKILL)
+    doomed.wait()
+    lost_without_recovery = frontier_status(redis_url, "killed")["held"]
+
+    assert finish(survivor, b) == "finished"
+    assert lost_without_recovery > 0, "the killed worker held requests in flight"
+    assert "held requests queued again" in (tmp_path / "b.log").read_text()
+    assert set(captures(a, b)) == single_crawl
+    assert frontier_status(redis_url, "killed")["held"] == 0
+
+
+@pytest.mark.slow
+def test_a_stopped_frontier_is_finished_by_a_new_worker_without_refetching(portal, redis_url, single_crawl,
+                                                                          tmp_path):
+    frontier = {"redis_url": redis_url, "frontier": "persisted"}
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    portal.reset_log()
+    first = [start_worker(portal, a, {**frontier, "worker": "a"}), start_worker(portal, b, {**frontier, "worker": "b"})]
+    wait_for_requests(portal, 50, *first)
+    for worker in first:
+        worker.send_signal(signal.SIGINT)  # Scrapy's graceful stop: requests in progress finish
+    assert [finish(worker, data) for worker, data in zip(first, (a, b))] == ["shutdown", "shutdown"]
+    left = frontier_status(redis_url, "persisted")
+    assert left["queued"] > 0 and left["held"] == 0 and left["alive"] == 0
+    archived_before = set(captures(a, b))
+
+    portal.reset_log()
+    assert finish(start_worker(portal, c, {**frontier, "worker": "c"}), c) == "finished"
+    asked_again = {site.base_url + entry.path for site in portal.sites.values() for entry in portal.requests(site.id)}
+    assert not_robots(asked_again) - archived_before, "the new worker had work left"
+    assert not not_robots(asked_again & archived_before)
+    assert set(captures(a, b, c)) == single_crawl
+
+
+def test_clearing_a_frontier_lets_the_same_seeds_be_crawled_afresh(redis_url):
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.sadd("newsarchive:frontier:cleared:dupefilter", "fingerprint")
+    client.zadd("newsarchive:frontier:cleared:requests", {"request": 0})
+    client.sadd("newsarchive:frontier:other:dupefilter", "fingerprint")
+
+    assert clear_frontier(redis_url, "cleared") == 2
+    assert frontier_status(redis_url, "cleared") == {"queued": 0, "seen": 0, "held": 0, "alive": 0}
+    assert client.exists("newsarchive:frontier:other:dupefilter")
+
+
+def test_a_running_frontier_cannot_be_cleared(redis_url):
+    import redis
+
+    redis.Redis.from_url(redis_url).set("newsarchive:frontier:busy:alive:w1", 1, px=60_000)
+    with pytest.raises(FrontierError, match="running"):
+        clear_frontier(redis_url, "busy")
+
+
+def test_overrides_name_the_worker_in_its_warc_files_and_refuse_a_non_redis_url():
+    overrides = redis_overrides("redis://127.0.0.1:6379/0", frontier="site", worker="host-1:w2")
+    assert overrides["NEWSARCHIVE_WARC_PREFIX"] == "newsarchive-host_1_w2"
+    assert overrides["SCHEDULER_PERSIST"] is True
+    with pytest.raises(FrontierError):
+        redis_overrides("http://127.0.0.1:6379/0")
