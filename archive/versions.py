@@ -310,11 +310,12 @@ def change_between(old: Version, new: Version) -> Change:
     before, after = f"version {old.version}", f"version {new.version}"
     change = Change(old.version, new.version)
     if old.title != new.title:
-        change.title = _diff([old.title or ""], [new.title or ""], before, after)
+        change.title = _diff([old.title or ""], [new.title or ""], f"{before} title", f"{after} title")
     if old.published != new.published:
         change.published = (old.published, new.published)
     if old.text != new.text:
-        change.text = _diff((old.text or "").splitlines(), (new.text or "").splitlines(), before, after)
+        change.text = _diff((old.text or "").splitlines(), (new.text or "").splitlines(),
+                            f"{before} text", f"{after} text")
     return change
 
 

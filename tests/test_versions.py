@@ -41,12 +41,13 @@ def catalog(tmp_path):
         yield opened
 
 
-def sighting(offset, fetched_at, text=TEXT_1, *, title="Әкім жиналыс өткізді", crawl="crawl-1", url=URL):
+def sighting(offset, fetched_at, text=TEXT_1, *, title="Әкім жиналыс өткізді", published="2026-11-20",
+             crawl="crawl-1", url=URL):
     """The capture row and article row the crawl queues for one article page."""
     capture = {"url": url, "status": 200, "content_type": "text/html", "fetched_at": fetched_at,
                "warc_filename": WARC, "warc_offset": offset, "warc_length": 500,
                "payload_digest": f"sha1:PAGE{offset}", "crawl_id": crawl, "record_type": "response"}
-    article = {"url": url, "site": "akimat.example.kz", "title": title, "published": "2026-11-20",
+    article = {"url": url, "site": "akimat.example.kz", "title": title, "published": published,
                "language": "kk", "text": text, "warc_filename": WARC, "warc_offset": offset,
                "warc_length": 500, "payload_digest": f"sha1:PAGE{offset}", "fetched_at": fetched_at,
                "crawl_id": crawl}
@@ -94,6 +95,20 @@ def test_a_changed_title_alone_is_a_new_version(catalog):
     add(catalog, sighting(0, "2026-11-25T10:00:00Z"), sighting(1000, "2026-11-26T10:00:00Z", title="Түзетілген"))
 
     assert catalog.article(URL)["versions"] == 2
+
+
+def test_a_changed_publication_date_alone_is_a_new_version(catalog):
+    add(catalog, sighting(0, "2026-11-25T10:00:00Z"), sighting(1000, "2026-11-26T10:00:00Z", published="2026-11-19"))
+
+    assert catalog.article(URL)["versions"] == 2
+
+
+def test_a_changed_author_or_description_alone_is_no_new_version(catalog):
+    _, later = sighting(1000, "2026-11-26T10:00:00Z")
+    add(catalog, sighting(0, "2026-11-25T10:00:00Z"),
+        (sighting(1000, "2026-11-26T10:00:00Z")[0], {**later, "author": "Баспасөз қызметі", "description": "Жаңа"}))
+
+    assert catalog.article(URL)["versions"] == 1
 
 
 def test_a_new_page_around_the_same_text_is_no_new_version_but_the_article_points_at_it(catalog):
@@ -201,7 +216,18 @@ def test_history_lists_versions_with_a_diff_of_the_text(catalog):
     assert change.title == [] and change.published is None
     assert "-Жиналысқа аудан әкімдері қатысты." in change.text
     assert "+Жиналысқа аудан әкімдері мен кәсіпорындар қатысты." in change.text
-    assert change.text[:2] == ["--- version 1", "+++ version 2"]
+    assert change.text[:2] == ["--- version 1 text", "+++ version 2 text"]
+
+
+def test_history_diffs_a_changed_title_and_names_a_changed_date(catalog):
+    add(catalog, sighting(0, "2026-11-25T10:00:00Z"),
+        sighting(1000, "2026-11-26T10:00:00Z", title="Түзетілген", published="2026-11-21"))
+
+    (change,) = article_history(catalog.db.conn, URL).changes
+
+    assert change.title == ["--- version 1 title", "+++ version 2 title", "@@ -1 +1 @@", "-Әкім жиналыс өткізді",
+                            "+Түзетілген"]
+    assert change.published == ("2026-11-20", "2026-11-21") and change.text == []
 
 
 def test_history_of_an_unknown_url_is_a_named_error(catalog):
