@@ -8,6 +8,8 @@ every referenced WARC file before it writes the batch in one transaction.
 
 Rows are buffered and written in batches because a crawl adds one capture per
 response; committing each would fsync the WARC and the WAL hundreds of times.
+The same transaction keeps article versions and removal marks in step
+(archive.versions), so they never lag behind the rows they derive from.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ one ``captures`` row per response or revisit record, one ``articles`` row per
 page the crawl's own rules (archive.identity, archive.extract) accept, and one
 ``crawls`` row per crawl id named in the warcinfo records. The rows are the
 ones the crawl wrote, column for column (apart from captures ids, and the
-crawls' start, end and settings, which only the crawl knew exactly).
+crawls' start, end and settings, which only the crawl knew exactly); article
+versions and removal marks follow fetch time (archive.versions), so files read
+out of time order give the crawl's versions too.
 
 Records are streamed; extraction runs in a process pool with a bounded number
 of pages in flight, so memory stays flat whatever the archive's size. Results
