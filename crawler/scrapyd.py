@@ -78,9 +78,12 @@ class ScrapydNode:
         fields += [("setting", f"{name}={value}") for name, value in settings.items()]
         return self._call("schedule.json", body=urlencode(fields).encode())["jobid"]
 
-    def jobs(self, project: str = PROJECT) -> dict:
-        """``{"pending": [...], "running": [...], "finished": [...]}``, each job a dict with its ``id``."""
-        return self._call(f"listjobs.json?{urlencode({'project': project})}")
+    def jobs(self, project: str | None = PROJECT) -> dict:
+        """``{"pending": [...], "running": [...], "finished": [...]}``, each job a dict with its ``id``.
+
+        ``project=None`` lists every project's jobs (and works before anything is deployed).
+        """
+        return self._call(f"listjobs.json?{urlencode({'project': project})}" if project else "listjobs.json")
 
     def cancel(self, job_id: str, *, project: str = PROJECT, signal: str = "TERM") -> dict:
         """Cancel a job: a pending one is dropped, a running one gets ``signal`` (Scrapy then closes cleanly)."""
@@ -273,10 +276,10 @@ class ScrapydPool:
     def adopt(self) -> list[ScrapydCrawl]:
         adopted = []
         for node in self.nodes:
-            listing = node.jobs(self.project)
+            listing = node.jobs(None)
             for job in listing["pending"] + listing["running"]:
                 site_id, dot, crawl_id = job["id"].partition(".")
-                if dot:
+                if dot and job.get("project") == self.project:
                     self.in_flight[node.worker] += 1
                     adopted.append(ScrapydCrawl(self, node, site_id, job["id"], crawl_id, ExitStack()))
         return adopted

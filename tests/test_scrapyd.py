@@ -212,3 +212,32 @@ def test_an_unreachable_node_is_one_clear_error():
     with pytest.raises(ScrapydError, match=rf"cannot reach Scrapyd {re.escape(node.url)}"):
         node.status()
     assert node.worker == f"127-0-0-1-{node.url.split(':')[2].rstrip('/')}"
+
+
+def test_a_restarted_scheduler_waits_for_the_jobs_it_finds_and_stops_them_cleanly(servers, tmp_path):
+    sites, data = tmp_path / "sites.toml", tmp_path / "data"
+    nodes = [ScrapydNode.parse(f"w{number}={server.url}") for number, server in enumerate(servers, start=1)]
+    ScrapydPool(nodes, data).deploy()
+    with DemoPortal(articles_per_site=8, latency=0.2) as slow:
+        sites.write_text(site_table("kk", slow.sites["kk"].start_url))
+        first = Scheduler(sites, ScrapydPool(nodes, data), echo=lambda line: None, poll_seconds=0.3)
+        assert first.run(max_passes=1) == "scheduler after 1 pass(es): 1 crawl(s) started, 1 still running"
+        first.close()
+
+        lines = []
+        second = Scheduler(sites, ScrapydPool(nodes, data), echo=lines.append, poll_seconds=0.3)
+
+        def stop_once_fetching():
+            deadline = time.monotonic() + 120
+            while len(slow.requests("kk")) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            second.request_stop()
+
+        threading.Thread(target=stop_once_fetching, daemon=True).start()
+        closing = second.run(grace=60)
+        second.close()
+    assert lines[0].startswith("kk: still running from before (job kk.")
+    assert not any(line.startswith("kk: started") for line in lines)  # never a second job of kk
+    assert closing == "scheduler stopped on SIGTERM: 0 crawl(s) started (1 interrupted)"
+    (crawl,) = [crawl for worker in ("w1", "w2") for crawl in read_crawls(data / "nodes" / worker / "catalog.db")]
+    assert crawl["status"] == "interrupted" and crawl["finished_at"]
