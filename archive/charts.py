@@ -130,9 +130,9 @@ def coverage_grid(report: Report) -> str:
     grid_right = label_width + cell * len(months) + total_width
     width = max(grid_right, label_width + 620)
     height = top + row_height * len(report.sites) + 34
-    parts = [f"<svg xmlns=\"{SVG_NS}\" class=\"grid\" viewBox=\"0 0 {width:.0f} {height}\" width=\"{width:.0f}\" "
-             f"height=\"{height}\" role=\"img\" "
-             f"aria-label=\"Articles per month per site\" font-family=\"{escape(FONT)}\">"]
+    parts = [(f"<svg xmlns=\"{SVG_NS}\" class=\"grid\" viewBox=\"0 0 {width:.0f} {height}\" width=\"{width:.0f}\" "
+              f"height=\"{height}\" role=\"img\" "
+              f"aria-label=\"Articles per month per site\" font-family=\"{escape(FONT)}\">")]
     for index, month in enumerate(months):  # year above January (and the first column), month below
         x = label_width + index * cell
         if index == 0 or month.endswith("-01"):

@@ -21,6 +21,9 @@ from archive.catalog import utc_iso
 MAX_MONTHS = 120  # the coverage grid shows at most ten years; older articles are counted, not drawn
 CHANGE_COLUMNS = ("new_articles", "changed_articles", "removed_articles")
 
+# A URL up to the end of its host ("https://example.kz:8080"), in SQL: one substr per row, the
+# cheapest cut measured; grouped rows are parsed by url_host(). 9: past "https://", or inside the host.
+_ORIGIN_SQL = "CASE instr(substr(url, 9), '/') WHEN 0 THEN url ELSE substr(url, 1, instr(substr(url, 9), '/') + 7) END"
 # The host of a URL, in SQL: what follows "//" up to the next "/" (ports kept, as in articles.site).
 _HOST_SQL = "lower(substr(substr({0}, instr({0}, '//') + 2), 1, instr(substr({0}, instr({0}, '//') + 2) || '/', '/') - 1))"
 
@@ -159,7 +162,8 @@ def select_site(conn: sqlite3.Connection, site_id: str, profiles: Iterable = ())
         host = host.lower()
         return host == wanted or host.split(":", 1)[0] == wanted
 
-    capture_hosts = [row[0] for row in conn.execute(f"SELECT DISTINCT {_HOST_SQL.format('url')} FROM captures")]
+    capture_hosts = {url_host(row[0]) for row in conn.execute(
+        f"SELECT DISTINCT {_ORIGIN_SQL} FROM captures")}
     sites = {s for s in known_sites(conn) if s == site_id or matches(s)}
     hosts = {h for h in capture_hosts if matches(h)} | {s for s in sites if matches(s)}
     return SiteSelection(tuple(sorted(sites)), tuple(sorted(hosts)))
@@ -198,7 +202,7 @@ def gather(conn: sqlite3.Connection, selection: SiteSelection | None = None, *, 
         older_articles=older,
         crawls=crawls,
         changes_recorded=set(CHANGE_COLUMNS) <= _columns(conn, "crawls"),
-        last_crawls=_last_crawls(conn, sites, crawls, pages, errors),
+        last_crawls=_last_crawls(sites, crawls, pages, errors),
         errors=_error_kinds(conn, selection),
     )
 
@@ -269,11 +273,14 @@ def _crawls(conn: sqlite3.Connection, selection: SiteSelection | None, pages: di
 
 
 def _per_crawl_host(conn: sqlite3.Connection, table: str) -> dict[str, dict[str, int]]:
+    """Rows per crawl and host (the groups, a few thousand, are parsed here, not each row in SQL)."""
     counts: dict[str, dict[str, int]] = {}
-    for crawl_id, host, count in conn.execute(
-            f"SELECT crawl_id, {_HOST_SQL.format('url')} AS host, count(*) FROM {table}"
-            " WHERE url IS NOT NULL GROUP BY crawl_id, host"):
-        counts.setdefault(crawl_id, {})[host] = count
+    for crawl_id, prefix, count in conn.execute(
+            f"SELECT crawl_id, {_ORIGIN_SQL} AS prefix, count(*) FROM {table}"
+            " WHERE url IS NOT NULL GROUP BY crawl_id, prefix"):
+        host = url_host(prefix)
+        hosts = counts.setdefault(crawl_id, {})
+        hosts[host] = hosts.get(host, 0) + count
     return counts
 
 
@@ -298,17 +305,14 @@ def _per_crawl_articles(conn: sqlite3.Connection, selection: SiteSelection | Non
     return dict(conn.execute(f"SELECT crawl_id, count(*) FROM articles {where} GROUP BY crawl_id", params).fetchall())
 
 
-def _last_crawls(conn: sqlite3.Connection, sites: list[SiteCoverage], crawls: list[CrawlFigures],
+def _last_crawls(sites: list[SiteCoverage], crawls: list[CrawlFigures],
                  pages: dict, errors: dict) -> dict[str, SiteLastCrawl]:
-    """Per site, the latest crawl that fetched from its host (or catalogued one of its articles)."""
-    # SQLite: a bare column next to max() comes from the row holding the maximum.
-    latest_article_crawl = {site: crawl_id for site, crawl_id, _ in conn.execute(
-        "SELECT site, crawl_id, max(fetched_at) FROM articles GROUP BY site")}
+    """Per site, the latest crawl that fetched from its host."""
     found = {}
     for site in sites:
         host = site.site.lower()
         for crawl in reversed(crawls):
-            if host in crawl.hosts or crawl.id == latest_article_crawl.get(site.site):
+            if host in crawl.hosts:
                 found[site.site] = SiteLastCrawl(
                     site.site, crawl.id, crawl.started_at, crawl.status,
                     pages.get(crawl.id, {}).get(host, 0), errors.get(crawl.id, {}).get(host, 0))
@@ -370,6 +374,12 @@ def _month_list(months: list[str], shown: int = 4) -> str:
 
 
 # -- helpers -----------------------------------------------------------------------
+
+
+def url_host(url: str) -> str:
+    """The host (with its port, as articles.site has it) of a URL or of a URL's start, lower-cased."""
+    rest = url.split("//", 1)[1] if "//" in url else url
+    return rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].lower()
 
 
 def month_range(first: str, last: str) -> list[str]:

@@ -138,6 +138,7 @@ def on_terminal(portal, tmp_path_factory):
     return run_on_terminal(crawl_command(portal, tmp_path_factory.mktemp("terminal") / "data"))
 
 
+@pytest.mark.slow
 def test_a_crawl_on_a_terminal_shows_per_site_progress_and_leaves_its_final_state(portal, on_terminal):
     stdout, terminal = on_terminal
     final = terminal.split("\x1b[J")[-1].replace("\r\n", "\n").strip().splitlines()
@@ -149,6 +150,7 @@ def test_a_crawl_on_a_terminal_shows_per_site_progress_and_leaves_its_final_stat
     assert f" {pages_archived} pages" in final[0]  # the same count as the crawl's own summary
 
 
+@pytest.mark.slow
 def test_progress_is_redrawn_in_place(on_terminal):
     _, terminal = on_terminal
     frames = terminal.split("\x1b[J")[1:]
@@ -156,6 +158,7 @@ def test_progress_is_redrawn_in_place(on_terminal):
     assert "\x1b[4F" in terminal  # back up over the header and three site lines, not scrolled
 
 
+@pytest.mark.slow
 def test_nothing_is_printed_when_stderr_is_not_a_terminal(portal, tmp_path):
     process = subprocess.run(crawl_command(portal, tmp_path / "data"), stdin=subprocess.DEVNULL,
                              capture_output=True, text=True, timeout=300)
@@ -164,6 +167,7 @@ def test_nothing_is_printed_when_stderr_is_not_a_terminal(portal, tmp_path):
     assert "crawling" not in process.stderr
 
 
+@pytest.mark.slow
 def test_newsarchive_progress_false_keeps_a_terminal_quiet(portal, tmp_path):
     _, terminal = run_on_terminal(crawl_command(portal, tmp_path / "data", "NEWSARCHIVE_PROGRESS=False"))
     assert "pages/s" not in terminal and "\x1b[J" not in terminal

@@ -295,6 +295,7 @@ def crawled(tmp_path_factory):
         yield portal, data
 
 
+@pytest.mark.slow
 def test_the_command_writes_the_page_and_prints_a_summary(crawled, tmp_path):
     portal, data = crawled
     output = tmp_path / "out" / "report.html"
@@ -308,12 +309,14 @@ def test_the_command_writes_the_page_and_prints_a_summary(crawled, tmp_path):
     assert output.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
+@pytest.mark.slow
 def test_the_command_writes_into_the_data_directory_by_default(crawled):
     _, data = crawled
     assert run_cli("report", "--data", str(data)).returncode == 0
     assert (data / "report.html").is_file()
 
 
+@pytest.mark.slow
 def test_an_unknown_site_is_one_line_naming_the_known_ones(crawled):
     portal, data = crawled
     result = run_cli("report", "--data", str(data), "--site", "nowhere.kz")
@@ -333,6 +336,7 @@ needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None,
                                     reason="Debian's chromium is not installed (apt-get install chromium)")
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @needs_chromium
 def test_the_page_renders_its_charts_in_a_real_browser(crawled, tmp_path):
@@ -342,7 +346,7 @@ def test_the_page_renders_its_charts_in_a_real_browser(crawled, tmp_path):
     result = chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile")
     dom = result.stdout.decode("utf-8")
     assert result.returncode == 0 and "</html>" in dom, result.stderr[-2000:]
-    sections = dict(re.findall(r'<section id="([a-z-]+)">(.*?)</section>', dom, re.S))
+    sections = dict(re.findall(r'<section id="([a-z-]+)">(.*?)</section>', dom, re.DOTALL))
     for chart in ("coverage", "monthly", "durations"):
         assert "<svg" in sections[chart], chart
     assert "No fetch errors in these 2 crawls." in sections["errors"]  # the demo answers every request
@@ -355,6 +359,7 @@ def test_the_page_renders_its_charts_in_a_real_browser(crawled, tmp_path):
     assert dom.count('class="status finished"') >= 2  # both crawls in the crawls table
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @needs_chromium
 def test_the_page_screenshot_is_a_real_picture(crawled, tmp_path):
