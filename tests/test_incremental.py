@@ -376,3 +376,24 @@ def test_a_resumed_crawl_reads_a_304_page_from_the_record_it_refers_to(tmp_path)
         "original_offset": original.warc_offset})
     assert (response.status, response.headers[b"Content-Type"]) == (200, b"text/html; charset=utf-8")
     assert response.xpath("//a/@href").get() == "/ru/novosti/2.html"
+
+
+def test_a_redirect_to_an_archived_article_not_due_is_not_followed(tmp_path):
+    from crawler.dupefilter import ArchiveDupeFilter
+    from crawler.spiders.news import NewsSpider
+
+    crawler = get_crawler(NewsSpider, settings_dict={"NEWSARCHIVE_DATA_DIR": str(tmp_path)})
+    crawler.spider = NewsSpider.from_crawler(crawler, start_url=SITE + "/ru/novosti/")
+    crawler.spider.now = NOW
+    crawler.spider.history = history(
+        past("/ru/novosti/1.html", days_ago=2, article=True, published=date(2025, 1, 1)),
+        past("/ru/novosti/2.html", days_ago=0, article=True, published=date(2026, 11, 24)))
+    dupefilter = ArchiveDupeFilter.from_crawler(crawler)
+
+    def redirected_to(path):
+        return Request(SITE + path, meta={"redirect_urls": [SITE + "/news.php?id=1"]})
+
+    assert dupefilter.request_seen(redirected_to("/ru/novosti/1.html"))  # archived, not due: not fetched
+    assert not dupefilter.request_seen(redirected_to("/ru/novosti/2.html"))  # due for a re-check
+    assert not dupefilter.request_seen(redirected_to("/ru/novosti/3.html"))  # new
+    assert not dupefilter.request_seen(Request(SITE + "/ru/novosti/1.html"))  # the spider's own choice stands
