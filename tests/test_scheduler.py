@@ -99,7 +99,7 @@ def story(tmp_path_factory):
         second = scheduler.run(until_idle=True)
         scheduler.close()
         schedule = subprocess.run([sys.executable, "-m", "crawler.cli", "schedule", "--file", str(sites),
-                                   "--data", str(data)], capture_output=True, text=True, timeout=120)
+                                   "--data", str(data), "--history", "3"], capture_output=True, text=True, timeout=120)
     return {"data": data, "first": first, "second": second, "first_lines": first_lines,
             "second_lines": lines[len(first_lines):], "all_lines": lines, "most_at_once": watcher.most_at_once,
             "killed_pid": killer.killed_pid, "schedule": schedule}
@@ -160,7 +160,7 @@ def test_a_bad_profile_is_reported_once_and_skipped(story):
 
 def test_schedule_shows_each_sites_last_crawl_with_its_duration(story):
     assert story["schedule"].returncode == 0, story["schedule"].stderr
-    rows = {line.split()[0]: line for line in story["schedule"].stdout.splitlines()[1:]}
+    rows = {line.split()[0]: line for line in story["schedule"].stdout.splitlines()[1:] if not line.startswith(" ")}
     (en,) = crawls_of(story["data"], "/en/")
     seconds = (datetime.fromisoformat(en["finished_at"]) - datetime.fromisoformat(en["started_at"])).total_seconds()
     assert re.search(rf"finished in {round(seconds)}s \(\d+ pages, 5 articles, 0 errors\)$", rows["en"]), rows["en"]
@@ -210,3 +210,13 @@ def test_sigterm_stops_the_running_crawls_cleanly_and_exits_0(tmp_path):
     crawls = read_crawls(data / "catalog.db")
     assert [crawl["status"] for crawl in crawls] == ["interrupted", "interrupted"]
     assert all(crawl["finished_at"] for crawl in crawls)
+
+
+def test_schedule_history_lists_the_crawls_before_the_last(story):
+    lines = story["schedule"].stdout.splitlines()
+    kk = next(number for number, line in enumerate(lines) if line.startswith("kk "))
+    killed, _ = sorted(crawls_of(story["data"], "/kk/"), key=lambda crawl: crawl["started_at"])
+    started = datetime.fromisoformat(killed["started_at"])
+    assert re.fullmatch(rf" +{started:%Y-%m-%d %H:%M} UTC +interrupted in \d+s \(\d+ pages, \d+ articles, 0 errors\)",
+                        lines[kk + 1]), lines[kk:kk + 2]
+    assert not lines[kk + 2].startswith(" ")  # kk crawled twice: one earlier crawl to list

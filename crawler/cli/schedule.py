@@ -56,7 +56,9 @@ def _result(crawl: dict | None, locked: bool) -> str:
 @cli.command()
 @file_option
 @data_option
-def schedule(sites_file, data_dir):
+@click.option("--history", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Also list each site's N crawls before its last one.")
+def schedule(sites_file, data_dir, history):
     """Each site's last crawl, its result and duration, and when it is next due.
 
     Crawls run by Scrapyd nodes count too: their catalog shards in
@@ -65,8 +67,9 @@ def schedule(sites_file, data_dir):
     \b
     Example:
         newsarchive schedule --file sites.toml --data ./data
+        newsarchive schedule --file sites.toml --data ./data --history 5
     """
-    from archive.schedule import catalog_paths, plan, read_crawls, site_locked
+    from archive.schedule import catalog_paths, is_site_crawl, plan, read_crawls, site_locked
 
     profiles, _ = load_or_fail(sites_file)
     data = DataDir(data_dir)
@@ -79,6 +82,11 @@ def schedule(sites_file, data_dir):
         due = "due now" if entry.is_due(now) else _when(entry.next_due)
         click.echo(f"{entry.profile.id:20} {entry.profile.cadence.text:14} {_when(started) if last else '-':21} "
                    f"{due:21} {_result(last, site_locked(data.path, entry.profile.id))}")
+        own = sorted((crawl for crawl in crawls if is_site_crawl(entry.profile, crawl)),
+                     key=lambda crawl: crawl["started_at"], reverse=True)
+        for earlier in own[1:history + 1]:
+            when = _when(datetime.fromisoformat(earlier["started_at"].replace("Z", "+00:00")))
+            click.echo(f"{'':20} {'':14} {when:21} {'':21} {_result(earlier, locked=False)}")
 
 
 def run_site(profile, data_dir: Path, sites_file: Path, now: datetime) -> tuple[bool, str]:
