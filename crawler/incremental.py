@@ -64,16 +64,27 @@ class Validators:
     warc_offset: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PastCapture:
-    """The latest capture of one URL from earlier crawls."""
+    """The latest capture of one URL from earlier crawls (slots: a history holds one per URL)."""
 
     url: str
     status: int | None
     fetched_at: datetime
     is_article: bool = False
     published: date | None = None
-    validators: Validators | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    original: tuple[str, str, str, int] | None = None  # full response: record id, date, WARC file, offset
+
+    @property
+    def validators(self) -> Validators | None:
+        """What a conditional request sends; None when there is nothing to send or to refer to."""
+        if self.original is None or not (self.etag or self.last_modified):
+            return None
+        record_id, original_date, filename, offset = self.original
+        return Validators(self.url, self.etag, self.last_modified, RevisitOf(record_id, self.url, original_date),
+                          filename, offset)
 
 
 @dataclass(frozen=True)
@@ -181,19 +192,15 @@ LEFT JOIN captures AS original
 
 
 def _past_capture(row: tuple, is_article: bool, published: str | None) -> PastCapture:
-    """A PastCapture from a _LATEST_CAPTURES_SQL row, with validators when a 304 could refer to them."""
+    """A PastCapture from a _LATEST_CAPTURES_SQL row."""
     url, status, fetched_at, etag, last_modified, record_type = row[:6]
-    validators = None
-    if (etag or last_modified) and status in (200, 304):
-        # A revisit (identical payload, or an earlier 304) stands for the full record it refers to.
-        if record_type == "response" and status == 200:
-            record_id, original_date, filename, offset = row[6], fetched_at, row[7], row[8]
-        else:
-            record_id, original_date, filename, offset = row[9:13]
-        if record_id is not None:
-            validators = Validators(url, etag, last_modified, RevisitOf(record_id, url, original_date),
-                                    filename, offset)
-    return PastCapture(url, status, parse_instant(fetched_at), is_article, _published_date(published), validators)
+    original = None
+    if status == 200 and record_type == "response":
+        original = (row[6], fetched_at, row[7], row[8])
+    elif status in (200, 304) and row[9] is not None:
+        original = row[9:13]  # a revisit (same payload, or an earlier 304) stands for the record it refers to
+    return PastCapture(url, status, parse_instant(fetched_at), is_article, _published_date(published),
+                       etag, last_modified, original)
 
 
 def parse_instant(text: str) -> datetime:

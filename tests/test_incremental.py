@@ -33,8 +33,8 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 SITE = "https://akimat.example.kz"
 
 
-def past(path, *, days_ago=1, article=False, published=None, status=200, validators=None):
-    return PastCapture(SITE + path, status, NOW - timedelta(days=days_ago), article, published, validators)
+def past(path, *, days_ago=1, article=False, published=None, status=200):
+    return PastCapture(SITE + path, status, NOW - timedelta(days=days_ago), article, published)
 
 
 def history(*captures, **policy):
