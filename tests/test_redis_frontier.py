@@ -212,3 +212,12 @@ def test_overrides_name_the_worker_in_its_warc_files_and_refuse_a_non_redis_url(
     assert overrides["SCHEDULER_PERSIST"] is True
     with pytest.raises(FrontierError):
         redis_overrides("http://127.0.0.1:6379/0")
+
+
+def test_an_unreachable_redis_stops_the_crawl_with_a_one_line_message(tmp_path):
+    code = ("from crawler.frontier import redis_overrides\nfrom crawler.runner import run_crawl\n"
+            f"result = run_crawl(['http://127.0.0.1:9/news'], {{'NEWSARCHIVE_DATA_DIR': {str(tmp_path / 'data')!r},"
+            f" 'LOG_LEVEL': 'CRITICAL', **redis_overrides('redis://127.0.0.1:{free_port()}/0')}})\n"
+            "print(result.stop_message)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.stdout.strip().startswith("cannot reach Redis at redis://127.0.0.1:")

@@ -162,7 +162,7 @@ class SharedFrontierScheduler(Scheduler):
         try:
             server.ping()
         except redis.RedisError as exc:
-            raise FrontierError(f"cannot reach Redis at {settings.get('REDIS_URL')}: {exc}") from None
+            raise _stopping(crawler, f"cannot reach Redis at {settings.get('REDIS_URL')}: {exc}") from None
         scheduler = cls(
             server, crawler,
             frontier=settings.get("NEWSARCHIVE_FRONTIER") or "",
@@ -183,7 +183,8 @@ class SharedFrontierScheduler(Scheduler):
         self.df = RFPDupeFilter(self.server, key=self.keys.dupefilter,
                                 debug=spider.settings.getbool("DUPEFILTER_DEBUG"))
         if not self.server.set(self.keys.alive(), os.getpid(), nx=True, px=self._ttl_ms()):
-            raise FrontierError(f"worker {self.worker} is already running on frontier {self.keys.name}")
+            raise _stopping(self.crawler, f"worker {self.worker} is already running on frontier {self.keys.name}"
+                                          " (a killed worker's id is free again after five heartbeats)")
         self.holds = Holds(self.server, self.keys.held())
         super().open(spider)
         self.crawler.stats.set_value("frontier/name", self.keys.name)
@@ -303,6 +304,12 @@ class SharedFrontierScheduler(Scheduler):
     def _held_elsewhere(self) -> bool:
         return any(self.server.hlen(self.keys.held(member.decode()))
                    for member in self.server.smembers(self.keys.workers))
+
+
+def _stopping(crawler, message: str) -> FrontierError:
+    """The error that stops the crawl, its message also the crawl's one-line stop message."""
+    crawler.stats.set_value("newsarchive/stop_message", message)
+    return FrontierError(message)
 
 
 class _AliveSignal(threading.Thread):
