@@ -10,7 +10,7 @@ import re
 import sqlite3
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from scrapy import Request
@@ -23,13 +23,19 @@ from archive.datadir import DataDir
 from archive.records import open_record
 from archive.warc import SERVER_NOT_MODIFIED, HttpExchange, RevisitOf, WarcWriter
 from crawler.demo.portal import DemoPortal
-from crawler.incremental import (VALIDATORS_META, CrawlHistory, PastCapture, RecheckPolicy, Validators,
-                                 changed_since)
+from crawler.incremental import (
+    VALIDATORS_META,
+    CrawlHistory,
+    PastCapture,
+    RecheckPolicy,
+    Validators,
+    changed_since,
+)
 from crawler.middlewares.conditional import ConditionalRequestMiddleware
 from crawler.middlewares.warc import WarcCaptureMiddleware
 from crawler.resume import archived_response
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SITE = "https://akimat.example.kz"
 
 
@@ -77,15 +83,16 @@ def test_an_old_article_fetched_lately_is_not_asked_again():
     assert known.decide(SITE + "/ru/novosti/1.html", "page", now=NOW) == ("skip", "article_not_due")
 
 
+def old_article(number, days_ago):
+    return past(f"/ru/novosti/{number}.html", days_ago=days_ago, article=True, published=date(2024, 1, 1))
+
+
 def test_an_old_article_comes_due_between_old_days_and_half_as_much_again():
     policy = RecheckPolicy(recent_days=7, old_days=30)
     for number in range(50):
-        def capture(days_ago):
-            return past(f"/ru/novosti/{number}.html", days_ago=days_ago, article=True, published=date(2024, 1, 1))
-        assert not policy.article_due(capture(29.9), NOW)
-        assert policy.article_due(capture(45), NOW)
-    spread = [policy.article_due(past(f"/ru/novosti/{n}.html", days_ago=37, article=True,
-                                      published=date(2024, 1, 1)), NOW) for n in range(200)]
+        assert not policy.article_due(old_article(number, 29.9), NOW)
+        assert policy.article_due(old_article(number, 45), NOW)
+    spread = [policy.article_due(old_article(number, 37), NOW) for number in range(200)]
     assert 0 < sum(spread) < 200  # a first crawl's articles do not all come due the same day
 
 
@@ -108,7 +115,7 @@ def test_a_lastmod_not_later_than_the_last_fetch_does_not_stop_a_due_recheck():
 
 
 def test_a_date_only_lastmod_covers_its_whole_day():
-    fetched = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+    fetched = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     assert changed_since("2026-11-25", fetched)  # may have changed after 09:00 that day
     assert not changed_since("2026-11-23", fetched)
     assert changed_since("2026-11-25T09:00:01Z", fetched) and not changed_since("2026-11-25T08:59:59Z", fetched)
@@ -168,7 +175,7 @@ def test_the_history_holds_each_urls_latest_capture_from_earlier_crawls_of_the_c
     assert set(known.captures) == {SITE + "/ru/novosti/1.html", SITE + "/ru/novosti/2.html"}
     first = known.get(SITE + "/ru/novosti/1.html")
     assert (first.status, first.fetched_at, first.is_article, first.published) == (
-        304, datetime(2026, 11, 20, 10, tzinfo=timezone.utc), True, date(2026, 11, 9))
+        304, datetime(2026, 11, 20, 10, tzinfo=UTC), True, date(2026, 11, 9))
 
 
 def test_a_revisits_validators_refer_to_the_full_response_it_stands_for(catalog_path):
@@ -268,7 +275,7 @@ def recrawls(tmp_path_factory):
         edited_url, removed_url = site.expected_articles[1].url, site.expected_articles[3].url
         # Both re-checked every crawl, whatever the date the test runs on.
         published = date.fromisoformat(site.expected_articles[3].published[:10])
-        recent_days = (datetime.now(timezone.utc).date() - published).days + 1
+        recent_days = (datetime.now(UTC).date() - published).days + 1
         new = site.publish_articles(20)
         edited = site.edit_article(edited_url)
         site.remove_article(removed_url)

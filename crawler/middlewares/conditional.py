@@ -29,14 +29,13 @@ class ConditionalRequestMiddleware:
     def process_request(self, request):
         validators = request.meta.get(VALIDATORS_META)
         if validators is None:
-            return None
+            return
         for name in _CONDITIONAL_HEADERS:
             request.headers.pop(name, None)
         if validators.url != request.url:  # a redirect of the URL they belong to
             del request.meta[VALIDATORS_META]
-            return None
+            return
         if validators.etag:
             request.headers[b"If-None-Match"] = validators.etag.encode("latin-1")
         if validators.last_modified:
             request.headers[b"If-Modified-Since"] = validators.last_modified.encode("latin-1")
-        return None
