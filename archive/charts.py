@@ -125,7 +125,7 @@ def coverage_grid(report: Report) -> str:
         return _empty("No dated articles yet: crawl a site, then run the report again.")
     months = report.months
     label_width, total_width, row_height, top = 230, 70, 28, 42
-    cell = max(5.0, min(44.0, 820 / len(months)))
+    cell = max(5.0, min(56.0, 820 / len(months)))
     # Never narrower than the legend; drawn at its natural size (CSS only shrinks it to fit).
     grid_right = label_width + cell * len(months) + total_width
     width = max(grid_right, label_width + 620)
@@ -212,7 +212,7 @@ def duration_chart(report: Report) -> str:
         return _empty("No finished crawls yet.")
     longest = max(c.duration_seconds for c in crawls)
     unit, divisor = ("seconds", 1) if longest < 180 else ("minutes", 60) if longest < 3 * 3600 else ("hours", 3600)
-    chart = _chart(pygal.Bar, y_title=unit, x_labels=[_crawl_label(c) for c in crawls], show_legend=False,
+    chart = _chart(pygal.Bar, y_title=unit, x_labels=_crawl_labels(crawls), show_legend=False,
                    x_label_rotation=-35 if len(crawls) > 6 else 0, show_minor_x_labels=len(crawls) <= 20,
                    x_labels_major_count=12)
     chart.add("duration", [
@@ -227,7 +227,7 @@ def errors_chart(report: Report) -> str:
         return _empty("No crawls yet.")
     if not any(c.errors for c in crawls):
         return _empty(f"No fetch errors in {'this crawl' if len(crawls) == 1 else f'these {len(crawls)} crawls'}.")
-    chart = _chart(pygal.Bar, y_title="errors", range=(0, max(4, max(c.errors for c in crawls))), x_labels=[_crawl_label(c) for c in crawls], show_legend=False,
+    chart = _chart(pygal.Bar, y_title="errors", range=(0, max(4, max(c.errors for c in crawls))), x_labels=_crawl_labels(crawls), show_legend=False,
                    x_label_rotation=-35 if len(crawls) > 6 else 0, show_minor_x_labels=len(crawls) <= 20,
                    x_labels_major_count=12, style=_style(("#dc2626",)))
     chart.add("fetch errors", [{"value": c.errors, "label": f"of {c.pages:,} pages"} for c in crawls])
@@ -253,7 +253,7 @@ def changes_chart(report: Report) -> str:
     if not any((c.new or 0) + (c.changed or 0) + (c.removed or 0) for c in recorded):
         return _empty("No article was new, changed or removed in these crawls.") + note
     names = ["new", "changed", "removed"]
-    chart = _chart(pygal.StackedBar, y_title="articles", x_labels=[_crawl_label(c) for c in recorded],
+    chart = _chart(pygal.StackedBar, y_title="articles", x_labels=_crawl_labels(recorded),
                    x_label_rotation=-35 if len(recorded) > 6 else 0, show_minor_x_labels=len(recorded) <= 20,
                    x_labels_major_count=12, style=_style(CHANGE_COLOURS))
     for name, values in zip(names, ([c.new for c in recorded], [c.changed for c in recorded],
@@ -266,8 +266,12 @@ def _charted(report: Report) -> list[CrawlFigures]:
     return report.crawls[-MAX_CRAWLS_CHARTED:]
 
 
-def _crawl_label(crawl: CrawlFigures) -> str:
-    return _when(crawl.started_at)
+def _crawl_labels(crawls: list[CrawlFigures]) -> list[str]:
+    """Start times to the minute, or to the second when two crawls started in the same minute."""
+    labels = [_when(c.started_at) for c in crawls]
+    if len(set(labels)) < len(labels):
+        labels = [(c.started_at or "")[:19].replace("T", " ") for c in crawls]
+    return labels
 
 
 def _style(colours: tuple[str, ...]) -> Style:
@@ -280,7 +284,8 @@ def _chart(kind, **config):
     config.setdefault("style", _STYLE)
     return kind(js=[], disable_xml_declaration=True, width=960, height=340, explicit_size=False,
                 legend_at_bottom=True, legend_at_bottom_columns=3, truncate_legend=40, truncate_label=-1,
-                margin=12, margin_bottom=28 if config.get("show_legend", True) else 12, spacing=12, print_values=False, no_data_text="no data", show_y_guides=True,
+                margin=12, margin_bottom=28 if config.get("show_legend", True) else 12, spacing=12,
+                min_scale=3, max_scale=6, print_values=False, no_data_text="no data", show_y_guides=True,
                 **config)
 
 
