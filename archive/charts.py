@@ -192,9 +192,10 @@ def _shade(share: float) -> str:
 def monthly_chart(report: Report) -> str:
     if not report.months:
         return _empty("No dated articles yet.")
+    many = len(report.months) > 24  # then one label a year
     chart = _chart(pygal.StackedBar, y_title="articles", x_labels=report.months,
                    x_label_rotation=-45 if len(report.months) > 14 else 0,
-                   show_minor_x_labels=len(report.months) <= 24, x_labels_major_every=12 if len(report.months) > 24 else None)
+                   show_minor_x_labels=not many, x_labels_major_every=12 if many else None)
     names = []
     for site in report.sites[:len(SERIES_COLOURS)]:
         chart.add(site.label, [site.months.get(month, 0) or None for month in report.months])
@@ -212,9 +213,7 @@ def duration_chart(report: Report) -> str:
         return _empty("No finished crawls yet.")
     longest = max(c.duration_seconds for c in crawls)
     unit, divisor = ("seconds", 1) if longest < 180 else ("minutes", 60) if longest < 3 * 3600 else ("hours", 3600)
-    chart = _chart(pygal.Bar, y_title=unit, x_labels=_crawl_labels(crawls), show_legend=False,
-                   x_label_rotation=-35 if len(crawls) > 6 else 0, show_minor_x_labels=len(crawls) <= 20,
-                   x_labels_major_count=12)
+    chart = _chart(pygal.Bar, y_title=unit, show_legend=False, **_crawl_axis(crawls))
     chart.add("duration", [
         {"value": round(c.duration_seconds / divisor, 2), "color": STATUS_COLOURS.get(c.status, "#475569"),
          "label": f"{c.status}, {c.pages:,} pages"} for c in crawls])
@@ -227,9 +226,8 @@ def errors_chart(report: Report) -> str:
         return _empty("No crawls yet.")
     if not any(c.errors for c in crawls):
         return _empty(f"No fetch errors in {'this crawl' if len(crawls) == 1 else f'these {len(crawls)} crawls'}.")
-    chart = _chart(pygal.Bar, y_title="errors", range=(0, max(4, max(c.errors for c in crawls))), x_labels=_crawl_labels(crawls), show_legend=False,
-                   x_label_rotation=-35 if len(crawls) > 6 else 0, show_minor_x_labels=len(crawls) <= 20,
-                   x_labels_major_count=12, style=_style(("#dc2626",)))
+    chart = _chart(pygal.Bar, y_title="errors", range=(0, max(4, max(c.errors for c in crawls))), show_legend=False,
+                   style=_style(("#dc2626",)), **_crawl_axis(crawls))
     chart.add("fetch errors", [{"value": c.errors, "label": f"of {c.pages:,} pages"} for c in crawls])
     return _svg(chart, ["fetch errors"])
 
@@ -253,9 +251,7 @@ def changes_chart(report: Report) -> str:
     if not any((c.new or 0) + (c.changed or 0) + (c.removed or 0) for c in recorded):
         return _empty("No article was new, changed or removed in these crawls.") + note
     names = ["new", "changed", "removed"]
-    chart = _chart(pygal.StackedBar, y_title="articles", x_labels=_crawl_labels(recorded),
-                   x_label_rotation=-35 if len(recorded) > 6 else 0, show_minor_x_labels=len(recorded) <= 20,
-                   x_labels_major_count=12, style=_style(CHANGE_COLOURS))
+    chart = _chart(pygal.StackedBar, y_title="articles", style=_style(CHANGE_COLOURS), **_crawl_axis(recorded))
     for name, values in zip(names, ([c.new for c in recorded], [c.changed for c in recorded],
                                     [c.removed for c in recorded])):
         chart.add(name, [v or None for v in values])
@@ -264,6 +260,12 @@ def changes_chart(report: Report) -> str:
 
 def _charted(report: Report) -> list[CrawlFigures]:
     return report.crawls[-MAX_CRAWLS_CHARTED:]
+
+
+def _crawl_axis(crawls: list[CrawlFigures]) -> dict:
+    """One bar per crawl, labelled by its start; past 20 crawls only a dozen labels are written."""
+    return {"x_labels": _crawl_labels(crawls), "x_label_rotation": -35 if len(crawls) > 6 else 0,
+            "show_minor_x_labels": len(crawls) <= 20, "x_labels_major_count": 12}
 
 
 def _crawl_labels(crawls: list[CrawlFigures]) -> list[str]:

@@ -24,8 +24,6 @@ CHANGE_COLUMNS = ("new_articles", "changed_articles", "removed_articles")
 # A URL up to the end of its host ("https://example.kz:8080"), in SQL: one substr per row, the
 # cheapest cut measured; grouped rows are parsed by url_host(). 9: past "https://", or inside the host.
 _ORIGIN_SQL = "CASE instr(substr(url, 9), '/') WHEN 0 THEN url ELSE substr(url, 1, instr(substr(url, 9), '/') + 7) END"
-# The host of a URL, in SQL: what follows "//" up to the next "/" (ports kept, as in articles.site).
-_HOST_SQL = "lower(substr(substr({0}, instr({0}, '//') + 2), 1, instr(substr({0}, instr({0}, '//') + 2) || '/', '/') - 1))"
 
 
 @dataclass(frozen=True)
@@ -295,8 +293,9 @@ def _per_crawl_site_changes(conn: sqlite3.Connection, selection: SiteSelection) 
         "new": dict(conn.execute(versions.format("= 1"), params).fetchall()),
         "changed": dict(conn.execute(versions.format("> 1"), params).fetchall()),
         # The latest removal of each article (an article removed, back and removed again counts once).
-        "removed": dict(conn.execute(f"SELECT a.removed_crawl_id, count(*) FROM articles a {where}"
-                                     " AND a.removed_crawl_id IS NOT NULL GROUP BY a.removed_crawl_id", params).fetchall()),
+        "removed": dict(conn.execute(
+            f"SELECT a.removed_crawl_id, count(*) FROM articles a {where}"
+            " AND a.removed_crawl_id IS NOT NULL GROUP BY a.removed_crawl_id", params).fetchall()),
     }
 
 
@@ -321,16 +320,12 @@ def _last_crawls(sites: list[SiteCoverage], crawls: list[CrawlFigures],
 
 
 def _error_kinds(conn: sqlite3.Connection, selection: SiteSelection | None, limit: int = 8) -> list[ErrorKind]:
-    where, params = "", []
-    if selection is not None:
-        if not selection.hosts:
-            return []
-        where = f"WHERE {_HOST_SQL.format('url')} IN ({', '.join('?' for _ in selection.hosts)})"
-        params = list(selection.hosts)
+    hosts = set(selection.hosts) if selection is not None else None
     kinds: dict[str, list] = {}
-    for message, at, url in conn.execute(f"SELECT message, at, url FROM errors {where} ORDER BY at", params):
-        kind = error_kind(message)
-        entry = kinds.setdefault(kind, [0, at, url])
+    for message, at, url in conn.execute("SELECT message, at, url FROM errors ORDER BY at"):
+        if hosts is not None and url_host(url or "") not in hosts:
+            continue
+        entry = kinds.setdefault(error_kind(message), [0, at, url])
         entry[0] += 1
         entry[1], entry[2] = at, url
     ranked = sorted(kinds.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
