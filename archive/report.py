@@ -212,8 +212,9 @@ def _coverage(conn: sqlite3.Connection, selection: SiteSelection | None, names: 
     undated: dict[str, int] = {}
     for site, month, count in conn.execute(
             f"SELECT site, substr(published, 1, 7) AS m, count(*) FROM articles {where} GROUP BY site, m", params):
+        site = site or "(no site)"
         by_site.setdefault(site, {})
-        if month and len(month) == 7 and month[4] == "-":
+        if _is_month(month):
             by_site[site][month] = count
         else:
             undated[site] = undated.get(site, 0) + count
@@ -386,6 +387,12 @@ def month_range(first: str, last: str) -> list[str]:
         months.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
+
+
+def _is_month(text: str | None) -> bool:
+    """"2026-11": a publication date's month; anything else ("2026", "n.d.") counts as undated."""
+    return bool(text) and len(text) == 7 and text[4] == "-" and text[:4].isdigit() \
+        and text[5:].isdigit() and 1 <= int(text[5:]) <= 12
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
