@@ -279,3 +279,13 @@ def test_render_overrides_add_the_browser_addon_and_leave_project_settings_alone
     assert overrides["NEWSARCHIVE_RENDER_PAGE_TIMEOUT"] == 12
     assert "DOWNLOAD_HANDLERS" not in overrides
     assert not settings.getdict("DOWNLOAD_HANDLERS")
+
+
+def test_api_rules_given_on_the_command_line_are_read_as_json():
+    from scrapy.settings import Settings
+
+    from crawler.render.api import ApiArticles
+
+    settings = Settings({"NEWSARCHIVE_RENDER_API_ARTICLES": json.dumps(API_ARTICLES)})
+    (rule,) = ApiArticles.from_settings(settings).rules
+    assert rule.paths == {"title": "title", "published": "publishDate", "text": "content", "language": "lang"}

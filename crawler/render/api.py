@@ -87,7 +87,10 @@ class ApiArticles:
 
     @classmethod
     def from_settings(cls, settings) -> "ApiArticles":
-        return cls([ApiRule.from_dict(rule) for rule in settings.getlist("NEWSARCHIVE_RENDER_API_ARTICLES")])
+        rules = settings.get("NEWSARCHIVE_RENDER_API_ARTICLES") or []
+        if isinstance(rules, str):  # from the command line: -s NEWSARCHIVE_RENDER_API_ARTICLES='[{...}]'
+            rules = json.loads(rules)
+        return cls([ApiRule.from_dict(rule) for rule in rules])
 
     def __bool__(self) -> bool:
         return bool(self.rules)

@@ -28,6 +28,7 @@ from archive.errors import WarcWriteError
 from archive.urls import origin
 from archive.warc import Capture, HttpExchange
 from crawler import signals as archive_signals
+from crawler.incremental import VALIDATORS_META
 from crawler.middlewares.warc import WarcCaptureMiddleware
 from crawler.render.api import ApiArticles
 from crawler.render.capture import CAPTURE_HEADER, BrowserWarcWriter, PageCapture, settle
@@ -35,7 +36,8 @@ from crawler.render.handler import PAGE_KEY
 
 logger = logging.getLogger(__name__)
 
-RENDERED_KINDS = frozenset({"seed", "page", "canonical"})  # newsarchive_kind of requests for HTML pages
+RENDERED_KINDS = frozenset({"seed", "page", "canonical", "recheck"})  # newsarchive_kind of HTML page requests
+_CONDITIONAL_HEADERS = (b"If-None-Match", b"If-Modified-Since")
 CAPTURE_KEY = "newsarchive_page_capture"
 
 
@@ -69,6 +71,12 @@ class BrowserWarcCaptureMiddleware(WarcCaptureMiddleware):
     def process_request(self, request):
         if not self.wants_browser(request):
             return None
+        # Always a full fetch: a browser given a 304 has no page to render, and an unchanged
+        # shell says nothing about the API data the page shows.
+        if request.meta.pop(VALIDATORS_META, None) is not None:
+            self.stats.inc_value("newsarchive/render/unconditional")
+        for name in _CONDITIONAL_HEADERS:
+            request.headers.pop(name, None)
         request.meta["playwright"] = True
         request.meta["playwright_page_init_callback"] = self._page_opened
         request.meta["playwright_context_kwargs"] = {"service_workers": "block", "accept_downloads": True}
