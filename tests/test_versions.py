@@ -206,6 +206,22 @@ def test_finish_crawl_counts_new_changed_and_removed_articles(catalog):
     assert counts == {"crawl-1": (2, 2, 0, 0), "crawl-2": (1, 0, 1, 1)}
 
 
+def test_a_crawl_keeps_its_removal_count_when_the_article_comes_back_later(catalog):
+    catalog.start_crawl([], crawl_id="crawl-1")
+    add(catalog, sighting(0, "2026-11-25T10:00:00Z"))
+    catalog.finish_crawl("crawl-1", "finished")
+    catalog.start_crawl([], crawl_id="crawl-2")
+    add(catalog, gone(1000, "2026-11-26T10:00:00Z", crawl="crawl-2"))
+    catalog.start_crawl([], crawl_id="crawl-3")
+    add(catalog, sighting(2000, "2026-11-27T10:00:00Z", crawl="crawl-3"))
+    catalog.finish_crawl("crawl-3", "finished")
+    catalog.finish_crawl("crawl-2", "finished")  # as a reindex does: every crawl finished at the end
+
+    removed = {row["id"]: row["removed_articles"] for row in catalog.db.query("SELECT * FROM crawls")}
+    assert removed == {"crawl-1": 0, "crawl-2": 1, "crawl-3": 0}
+    assert catalog.article(URL)["removed_at"] is None
+
+
 def test_history_lists_versions_with_a_diff_of_the_text(catalog):
     add(catalog, sighting(0, "2026-11-25T10:00:00Z"), sighting(1000, "2026-11-26T10:00:00Z", TEXT_2, crawl="crawl-2"))
 
