@@ -148,6 +148,15 @@ def test_the_shell_script_and_api_json_are_archived_as_browser_records(rendered)
 
 
 @pytest.mark.browser
+def test_an_image_the_browser_archived_is_not_fetched_again(rendered):
+    site, data, _ = rendered
+    asked = [headers.get_header("WARC-Target-URI") for kind, headers, _, _ in records(data) if kind == "request"]
+    images = [url for url in asked if "/media/" in url]
+    assert len(images) == len(site.articles)
+    assert len(set(images)) == len(images)
+
+
+@pytest.mark.browser
 def test_load_more_fetches_the_next_api_page_and_its_articles(rendered):
     site, data, _ = rendered
     urls = {headers.get_header("WARC-Target-URI") for kind, headers, _, _ in records(data) if kind == "response"}

@@ -20,6 +20,7 @@ import asyncio
 import logging
 from importlib.metadata import version
 
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Headers, Request
 from scrapy.responsetypes import responsetypes
 from scrapy_playwright.page import PageMethod
@@ -59,6 +60,7 @@ class BrowserWarcCaptureMiddleware(WarcCaptureMiddleware):
         middleware.api_articles = ApiArticles.from_settings(settings)
         crawler.newsarchive_api_articles = middleware.api_articles  # read by ApiArticlePipeline
         middleware.capture_method = f"browser; chromium; playwright/{version('playwright')}"
+        middleware.browser_archived = set()  # URLs of full responses the browser archived
         return middleware
 
     # -- requests ------------------------------------------------------------
@@ -69,6 +71,10 @@ class BrowserWarcCaptureMiddleware(WarcCaptureMiddleware):
         return not self.render_sites or origin(request.url) in self.render_sites
 
     def process_request(self, request):
+        if request.meta.get("newsarchive_kind") == "attachment" and request.url in self.browser_archived:
+            # An image of a rendered page: the browser fetched and archived it already.
+            self.stats.inc_value("newsarchive/render/already_archived")
+            raise IgnoreRequest(f"archived by the browser: {request.url}")
         if not self.wants_browser(request):
             return None
         # Always a full fetch: a browser given a 304 has no page to render, and an unchanged
@@ -118,6 +124,8 @@ class BrowserWarcCaptureMiddleware(WarcCaptureMiddleware):
             return None
         if self.dedup is not None:
             self.dedup.remember(capture)
+        if exchange.status == 200 and not exchange.truncated:
+            self.browser_archived.add(exchange.url)
         self.stats.inc_value(f"warc/{capture.record_type}")
         self.stats.inc_value(f"newsarchive/render/archived/{resource_type}")
         self.stats.set_value("warc/bytes", self.writer.bytes_written)
