@@ -77,7 +77,7 @@ class FrontierKeys:
 def frontier_name(seeds: list[str]) -> str:
     """``<first host>-<12 hex>``: the same seeds, in any order, name the same frontier."""
     digest = hashlib.sha1("\n".join(sorted(set(seeds))).encode()).hexdigest()[:12]
-    host = urlsplit(sorted(seeds)[0]).hostname if seeds else None
+    host = urlsplit(min(seeds)).hostname if seeds else None
     return f"{host or 'seeds'}-{digest}"
 
 

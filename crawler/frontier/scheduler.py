@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections import deque
 import os
 import socket
 import threading
+from collections import deque
 
 import redis
 from scrapy import signals
