@@ -142,7 +142,7 @@ class CrawlProgress:
         if not settings.getbool("NEWSARCHIVE_PROGRESS", True) or not _is_terminal(stream):
             raise NotConfigured
         if settings.getbool("LOG_ENABLED") and not settings.get("LOG_FILE") and \
-                logging.getLevelName(settings.get("LOG_LEVEL")) <= logging.INFO:
+                _log_level(settings.get("LOG_LEVEL")) <= logging.INFO:
             raise NotConfigured  # the log scrolls through the same terminal; redraws would tear it
         extension = cls(stream)
         # Pages are what the crawl archives (redirects and 404s too), as in the summary printed at its
@@ -168,7 +168,9 @@ class CrawlProgress:
         self.loop.start(REDRAW_SECONDS, now=False)
 
     def spider_closed(self, spider, reason):
-        if self.loop is not None and self.loop.running:
+        if self.loop is None:  # the crawl never started (its own error says why)
+            return
+        if self.loop.running:
             self.loop.stop()
         self.redraw(final=True)  # the final state stays on screen
 
@@ -202,6 +204,17 @@ class CrawlProgress:
                 self.loop.stop()
             return
         self.drawn = len(lines)
+
+
+def _log_level(value) -> int:
+    """LOG_LEVEL as a number, however it was given ("WARNING", "warning", "30", 30)."""
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    level = logging.getLevelName(text.upper())
+    return level if isinstance(level, int) else logging.DEBUG
 
 
 def _is_terminal(stream) -> bool:
