@@ -49,10 +49,11 @@ def render_html(report: Report, *, title: str = "newsarchive report") -> str:
                  "(each row on its own scale). Red cells are gaps: months without a single article "
                  "between a site's first and last, missed by the crawls or a silent site.",
                  coverage_grid(report) + _older_note(report)),
-        _section("Articles published per month, all sites", "monthly", "Stacked by site.", monthly_chart(report)),
+        _section("Articles published per month", "monthly", "Stacked by site.", monthly_chart(report)),
         _section("Crawl durations", "durations",
-                 "Wall-clock time of each crawl, coloured by how it ended: "
-                 + _status_legend() + ".", duration_chart(report)),
+                 "Wall-clock time of each crawl, coloured by how it ended: " + _status_legend() + "."
+                 + (" A crawl may have covered other sites too." if report.selected_sites else ""),
+                 duration_chart(report)),
         _section("Fetch errors per crawl", "errors",
                  "Requests that brought no response back (timeouts, refused connections, DNS)"
                  + (" on the selected sites." if report.selected_sites else "."), errors_chart(report)),
