@@ -290,6 +290,8 @@ class Catalog:
         # The catalog is rebuildable from the WARCs, so a commit lost to a power
         # cut costs a reindex, not data; NORMAL spares an fsync per commit.
         db.execute("PRAGMA synchronous=NORMAL")
+        # The flush's scratch tables (archive.versions) hold one batch: memory, not a temp file.
+        db.execute("PRAGMA temp_store=MEMORY")
 
     # -- crawls --------------------------------------------------------------
 
