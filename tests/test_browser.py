@@ -8,6 +8,7 @@ process) with Debian's Chromium; tests that drive Chromium are marked
 the archive.
 """
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -224,6 +225,36 @@ def test_a_hung_page_fails_alone_and_the_crawl_finishes(limited):
         failed = {row["url"]: row["message"] for row in catalog.db.query("select * from errors")}
     assert set(failed) == set(site.hang_urls)
     assert all("TimeoutError" in reason for reason in failed.values())
+
+
+@pytest.mark.browser
+def test_the_browser_may_not_fetch_an_internal_address_outside_the_seed_hosts():
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import async_playwright
+
+    from crawler.render.addon import CHROMIUM, CHROMIUM_ARGS
+    from crawler.render.guard import AddressGuard
+
+    async def visit(allowed_url, internal_url):
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+            try:
+                page = await browser.new_page()
+                await page.route("**", AddressGuard({"127.0.0.1"}).route)
+                status = (await page.goto(allowed_url)).status
+                try:
+                    await page.goto(internal_url)
+                except PlaywrightError as refused:
+                    return status, refused.message
+                return status, "fetched"
+            finally:
+                await browser.close()
+
+    with SpaPortal(articles=3) as portal:
+        internal = portal.site.start_url.replace("127.0.0.1", "127.0.0.2")
+        status, outcome = asyncio.run(visit(portal.site.start_url, internal))
+    assert status == 200
+    assert "ERR_BLOCKED_BY_CLIENT" in outcome
 
 
 # -- replay --------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from importlib.metadata import version
+from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Headers, Request
@@ -33,6 +34,7 @@ from crawler.incremental import VALIDATORS_META
 from crawler.middlewares.warc import WarcCaptureMiddleware
 from crawler.render.api import ApiArticles
 from crawler.render.capture import CAPTURE_HEADER, BrowserWarcWriter, PageCapture, settle
+from crawler.render.guard import AddressGuard
 from crawler.render.handler import PAGE_KEY
 
 logger = logging.getLogger(__name__)
@@ -61,6 +63,10 @@ class BrowserWarcCaptureMiddleware(WarcCaptureMiddleware):
         crawler.newsarchive_api_articles = middleware.api_articles  # read by ApiArticlePipeline
         middleware.capture_method = f"browser; chromium; playwright/{version('playwright')}"
         middleware.browser_archived = set()  # URLs of full responses the browser archived
+        middleware.guard = None
+        if not settings.getbool("NEWSARCHIVE_ALLOW_PRIVATE"):
+            seeds = getattr(crawler.spider, "start_urls", None) or []
+            middleware.guard = AddressGuard({urlsplit(url).hostname or "" for url in seeds}, crawler.stats)
         return middleware
 
     # -- requests ------------------------------------------------------------
@@ -93,6 +99,8 @@ class BrowserWarcCaptureMiddleware(WarcCaptureMiddleware):
 
     async def _page_opened(self, page, request) -> None:
         request.meta[PAGE_KEY] = page
+        if self.guard is not None:
+            await page.route("**", self.guard.route)  # before scrapy-playwright's route, which it falls back to
         loop = asyncio.get_running_loop()
         request.meta["newsarchive_render_deadline"] = loop.time() + self.page_timeout
         page_url = request.url
