@@ -290,6 +290,7 @@ def recrawls(tmp_path_factory):
                    "removed_url": removed_url}
 
 
+@pytest.mark.slow
 def test_an_unchanged_recrawl_makes_under_5_percent_of_the_first_crawls_requests(recrawls):
     runs = recrawls["runs"]
     first, again = len(runs["first"]["requests"]), len(runs["unchanged"]["requests"])
@@ -299,6 +300,7 @@ def test_an_unchanged_recrawl_makes_under_5_percent_of_the_first_crawls_requests
     assert counted == (first, again)
 
 
+@pytest.mark.slow
 def test_an_unchanged_recrawl_asks_conditionally_and_hears_not_modified(recrawls):
     run = recrawls["runs"]["unchanged"]
     asked = [entry for entry in run["requests"] if entry.path != "/robots.txt"]
@@ -307,6 +309,7 @@ def test_an_unchanged_recrawl_asks_conditionally_and_hears_not_modified(recrawls
     assert run["stats"]["newsarchive/incremental/skipped/article_not_due"] > ARTICLES * 0.8
 
 
+@pytest.mark.slow
 def test_a_304_is_a_revisit_record_referring_to_the_capture_whose_validators_were_sent(recrawls):
     data, catalog, runs = recrawls["data"], recrawls["catalog"], recrawls["runs"]
     sent = {recrawls["site"].base_url + entry.path: entry.headers.get("If-None-Match")
@@ -328,6 +331,7 @@ def test_a_304_is_a_revisit_record_referring_to_the_capture_whose_validators_wer
                             "record_type": "response"}
 
 
+@pytest.mark.slow
 def test_a_recrawl_catalogues_all_20_new_articles(recrawls):
     catalog = recrawls["catalog"]
     for expected in recrawls["new"]:
@@ -338,6 +342,7 @@ def test_a_recrawl_catalogues_all_20_new_articles(recrawls):
         assert expected.key_sentence in row["text"]
 
 
+@pytest.mark.slow
 def test_a_recrawl_of_a_site_with_20_new_articles_stays_small(recrawls):
     runs = recrawls["runs"]
     changed, first = len(runs["changed"]["requests"]), len(runs["first"]["requests"])
@@ -345,6 +350,7 @@ def test_a_recrawl_of_a_site_with_20_new_articles_stays_small(recrawls):
     assert changed < 0.25 * first
 
 
+@pytest.mark.slow
 def test_an_edited_recent_article_is_fetched_again_and_catalogued_with_its_new_text(recrawls):
     edited = recrawls["edited"]
     row = recrawls["catalog"].article(edited.url)
@@ -352,6 +358,7 @@ def test_an_edited_recent_article_is_fetched_again_and_catalogued_with_its_new_t
     assert edited.key_sentence in row["text"] and edited.key_sentence.endswith("Мәтін нақтыланды.")
 
 
+@pytest.mark.slow
 def test_a_removed_article_that_is_rechecked_has_its_404_archived(recrawls):
     catalog, runs = recrawls["catalog"], recrawls["runs"]
     statuses = [row["status"] for row in catalog.db.query(
@@ -360,6 +367,7 @@ def test_a_removed_article_that_is_rechecked_has_its_404_archived(recrawls):
     assert runs["changed"]["stats"]["newsarchive/incremental/gone"] == 1
 
 
+@pytest.mark.slow
 def test_a_full_crawl_fetches_everything_again_without_conditions(recrawls):
     site, run = recrawls["site"], recrawls["runs"]["full"]
     asked = {site.base_url + entry.path for entry in run["requests"]}
