@@ -9,7 +9,12 @@
 
 Request records are left out: a replay tool looks a URL up by the response,
 and only POST replay (which newsarchive never captures) needs the request's
-method and body in the index.
+method and body in the index. So are ``revisit`` records of the
+server-not-modified profile (a 304 answer to a re-crawl's conditional
+request): pywb replays a revisit with the revisit's own status line, so the
+page would replay as an empty "304 Not Modified". Left out of the index, a
+replay at that time shows the capture the 304 confirmed; the record stays in
+the WARC, where it says when the page was seen unchanged.
 
 One index per WARC, rather than one big index, keeps indexing in step with
 rotation: a WARC is indexed once when it is closed and never again unless the
@@ -31,7 +36,7 @@ from cdxj_indexer.main import CDXJIndexer
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.errors import IndexBuildError
-from archive.warc import OPEN_SUFFIX
+from archive.warc import OPEN_SUFFIX, SERVER_NOT_MODIFIED
 
 INDEXES_DIRNAME = "indexes"
 INDEX_SUFFIX = ".cdxj"
@@ -110,6 +115,8 @@ class _WarcIndexer(CDXJIndexer):
     def filter_record(self, record):
         if record.format != "warc":
             raise IndexBuildError(f"not a WARC file (a record reads as {record.format})")
+        if record.rec_type == "revisit" and record.rec_headers.get_header("WARC-Profile") == SERVER_NOT_MODIFIED:
+            return False  # see the module docstring
         return super().filter_record(record)
 
 

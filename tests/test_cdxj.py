@@ -15,6 +15,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.cdxj import index_path, index_warc, read_index, update_indexes
 from archive.errors import IndexBuildError
+from archive.warc import SERVER_NOT_MODIFIED
 from crawler.demo.portal import DemoPortal
 
 INDEXED_TYPES = {"response", "revisit"}
@@ -27,12 +28,13 @@ def run_cli(*args, timeout=240):
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
-    """Two demo-portal crawls (the second writes revisits) in several WARC files, indexed with `newsarchive index`."""
+    """Three demo-portal crawls in several WARC files, indexed with `newsarchive index`: the second
+    in full (identical-payload revisits), the third incremental (304s: server-not-modified revisits)."""
     data = tmp_path_factory.mktemp("cdxj") / "data"
     with DemoPortal(articles_per_site=4) as portal:
-        for _ in range(2):
+        for mode in ("--full", "--full", "--no-extract"):
             crawl = run_cli("crawl", *[site.start_url for site in portal.sites.values()], "--data", str(data),
-                            "--no-extract", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+                            "--no-extract", mode, "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
                             "-s", "NEWSARCHIVE_WARC_MAX_SIZE=60000")
             assert crawl.returncode == 0, crawl.stderr[-3000:]
     result = run_cli("index", "--data", str(data))
@@ -45,12 +47,16 @@ def warcs(data):
 
 
 def records_of(path):
-    """(offset, length, type, url, payload digest) of every record of one WARC, read with warcio."""
+    """(offset, length, type, url, payload digest) of every record of one WARC, read with warcio;
+    a server-not-modified revisit (a 304) has type "revisit/304"."""
     found = []
     with open(path, "rb") as stream:
         records = ArchiveIterator(stream)
         for record in records:
-            found.append([records.get_record_offset(), record.rec_type,
+            kind = record.rec_type
+            if record.rec_headers.get_header("WARC-Profile") == SERVER_NOT_MODIFIED:
+                kind = "revisit/304"
+            found.append([records.get_record_offset(), kind,
                           record.rec_headers.get_header("WARC-Target-URI"),
                           record.rec_headers.get_header("WARC-Payload-Digest")])
             record.content_stream().read()
@@ -74,6 +80,16 @@ def test_every_response_and_revisit_record_has_exactly_one_line(archive):
                           if kind in INDEXED_TYPES)
         lines = sorted((line.offset, line.url) for line in read_index(index_path(warc, data / "indexes")))
         assert expected and lines == expected, warc.name
+
+
+def test_304_revisits_stay_out_of_the_index_so_replay_shows_the_page_they_confirm(archive):
+    data, _ = archive
+    not_modified = {(warc.name, offset) for warc in warcs(data)
+                    for offset, _length, kind, _url, _digest in records_of(warc) if kind == "revisit/304"}
+    indexed = {(line.filename, line.offset) for warc in warcs(data)
+               for line in read_index(index_path(warc, data / "indexes"))}
+    assert not_modified, "the incremental crawl should have had 304 answers"
+    assert not (not_modified & indexed)
 
 
 def test_revisits_are_indexed_as_warc_revisit(archive):

@@ -43,13 +43,13 @@ def test_a_304_answer_is_a_server_not_modified_revisit(tmp_path):
 
 @pytest.fixture(scope="module")
 def two_crawls(tmp_path_factory):
-    """The same unchanged portal crawled twice into one data dir."""
+    """The same unchanged portal crawled twice into one data dir, the second time in full (no conditional requests)."""
     data = tmp_path_factory.mktemp("dedup") / "data"
     with DemoPortal(articles_per_site=12) as portal:
         urls = [site.start_url for site in portal.sites.values()]
         for _ in range(2):
             result = subprocess.run(
-                [sys.executable, "-m", "crawler.cli", "crawl", *urls, "--data", str(data),
+                [sys.executable, "-m", "crawler.cli", "crawl", *urls, "--data", str(data), "--full",
                  "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2"],
                 capture_output=True, text=True, timeout=240)
             assert result.returncode == 0, result.stderr[-2000:]

@@ -47,11 +47,11 @@ def pywb_installed():
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory, pywb_installed):
-    """Two crawls of an unchanged demo portal (the second writes revisits); the portal is then stopped."""
+    """Two full crawls of an unchanged demo portal (the second writes identical-payload revisits); the portal is then stopped."""
     data = tmp_path_factory.mktemp("replay") / "data"
     with DemoPortal(articles_per_site=4) as portal:
         for _ in range(2):
-            crawl = run_cli("crawl", *[site.start_url for site in portal.sites.values()], "--data", str(data),
+            crawl = run_cli("crawl", *[site.start_url for site in portal.sites.values()], "--data", str(data), "--full",
                             "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0")
             assert crawl.returncode == 0, crawl.stderr[-3000:]
     catalog = Catalog(data / "catalog.db", read_only=True)

@@ -29,11 +29,11 @@ def run_cli(*args, timeout=240):
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
-    """Two crawls of the same demo portal into one data directory; returns (data, [crawl ids])."""
+    """Two full crawls of the same demo portal into one data directory; returns (data, [crawl ids])."""
     data = tmp_path_factory.mktemp("wacz") / "data"
     with DemoPortal(articles_per_site=4) as portal:
         for _ in range(2):
-            crawl = run_cli("crawl", *[site.start_url for site in portal.sites.values()], "--data", str(data),
+            crawl = run_cli("crawl", *[site.start_url for site in portal.sites.values()], "--data", str(data), "--full",
                             "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0")
             assert crawl.returncode == 0, crawl.stderr[-3000:]
     with Catalog(data / "catalog.db", read_only=True) as catalog:
