@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
+import multiprocessing
 import os
 import platform
 import resource
@@ -49,20 +50,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.request import urlopen
+from typing import Callable
 
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+# Run as a script, benchmarks/ comes first on sys.path, where benchmarks/incremental.py would shadow the
+# ``incremental`` package that Twisted imports: the repository goes there instead.
+sys.path[0] = str(REPO)
 
 SPIDER = REPO / "benchmarks" / "fetch_only_spider.py"
 SAMPLE_INTERVAL = 0.1
+PROBE_INTERVAL = 5.0
 PR_SET_CHILD_SUBREAPER = 36
-MODES = ("full", "archive", "scrapy", "scrapy-gated", "wget", "extract")
 # Loopback and ours: no politeness to keep, except robots.txt.
 FAST = {"ROBOTSTXT_OBEY": "True", "AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_DELAY": "0",
         "CONCURRENT_REQUESTS_PER_DOMAIN": "8", "CONCURRENT_REQUESTS": "32"}
@@ -86,10 +89,19 @@ class Run:
     other_cpu: float  # seconds every other process on the machine used meanwhile
     pages: int = 0
     articles: int | None = None
+    samples: list[tuple[float, int, int]] = field(default_factory=list)  # (seconds, pages so far, tree RSS then)
 
     @property
     def pages_per_second(self) -> float:
         return self.pages / self.wall if self.wall else 0.0
+
+    @property
+    def articles_per_second(self) -> float:
+        return self.articles / self.wall if self.wall and self.articles else 0.0
+
+    @property
+    def cpu_ms_per_article(self) -> float:
+        return 1000 * self.cpu / self.articles if self.articles else 0.0
 
     @property
     def cpu_ms_per_page(self) -> float:
@@ -113,21 +125,30 @@ class Run:
 # -- the portal ---------------------------------------------------------------
 
 class Portal:
-    """The demo portal in its own process; ``start_urls`` maps site id to start URL."""
+    """The demo sites in a process of their own; ``start_urls`` maps a site label to its start URL.
 
-    def __init__(self, articles: int):
+    DemoPortal serves three sites (kk, ru, en); more sites come from further
+    instances on other ports (the 4th site is a second ``kk``, labelled ``kk2``).
+    ``article_urls`` is the ground truth: every site's article URLs.
+    """
+
+    def __init__(self, articles: int, sites: int = 4, work: Path | None = None):
+        self.article_list = Path(tempfile.mkstemp(prefix="newsarchive-articles-", suffix=".txt",
+                                                  dir=work)[1])
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "crawler.demo.portal", "--articles", str(articles)],
+            [sys.executable, __file__, "--serve-portal", "--articles", str(articles), "--sites", str(sites),
+             "--article-list", str(self.article_list)],
             cwd=REPO, stdout=subprocess.PIPE, text=True)
         self.start_urls: dict[str, str] = {}
         for line in self.process.stdout:
             if line.startswith("Serving"):
                 break
-            site_id, url, *_ = line.split()
-            self.start_urls[site_id] = url
-        if len(self.start_urls) != 3:
+            label, url, *_ = line.split()
+            self.start_urls[label] = url
+        if len(self.start_urls) != sites:
             self.stop()
             raise SystemExit(f"demo portal did not start (got {self.start_urls})")
+        self.article_urls = self.article_list.read_text().split()
 
     def stop(self) -> None:
         # SIGTERM, not Ctrl-C: a shell's background job would have SIGINT ignored.
@@ -137,6 +158,29 @@ class Portal:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.article_list.unlink(missing_ok=True)
+
+
+def serve_portal(articles: int, sites: int, article_list: Path) -> None:
+    """The portal process: as many DemoPortal instances as ``sites`` needs, until terminated."""
+    from crawler.demo.portal import DemoPortal
+
+    portals = [DemoPortal(articles).start() for _ in range(-(-sites // 3))]
+    chosen = []
+    for number, portal in enumerate(portals, start=1):
+        for site in portal.sites.values():
+            chosen.append((site.id if number == 1 else f"{site.id}{number}", site))
+    chosen = chosen[:sites]
+    article_list.write_text("".join(f"{expected.url}\n" for _, site in chosen for expected in site.expected_articles))
+    for label, site in chosen:
+        print(label, site.start_url, flush=True)
+    print("Serving", flush=True)
+    parent = os.getppid()
+    while os.getppid() == parent:  # not outliving a benchmark that died
+        # The request log keeps every request's headers: a 100,000-page crawl would grow it by ~GB.
+        time.sleep(5)
+        for portal in portals:
+            portal.reset_log()
 
 
 # -- measuring a process tree -------------------------------------------------
@@ -180,12 +224,18 @@ def _cpu(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-def measure(mode: str, argv: list[str], cwd: Path, log_path: Path, portal: psutil.Process) -> Run:
-    """Run ``argv`` to the end: wall time, CPU of its whole tree, peak tree RSS, and the machine's other load."""
+def measure(mode: str, argv: list[str], cwd: Path, log_path: Path, portal: psutil.Process,
+            probe: Callable[[], int] | None = None) -> Run:
+    """Run ``argv`` to the end: wall time, CPU of its whole tree, peak tree RSS, and the machine's other load.
+
+    With ``probe`` (pages done so far), the tree's RSS is also recorded against pages every
+    PROBE_INTERVAL seconds: the memory curve of one long crawl.
+    """
     me = psutil.Process()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy_before, portal_before, me_before = _busy_cpu(), _cpu(portal), _cpu(me)
     peak_rss = peak_processes = 0
+    samples, next_probe = [], PROBE_INTERVAL
     with open(log_path, "wb") as log:
         start = time.perf_counter()
         process = subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
@@ -203,6 +253,10 @@ def measure(mode: str, argv: list[str], cwd: Path, log_path: Path, portal: psuti
                 except psutil.Error:
                     pass
             peak_rss, peak_processes = max(peak_rss, rss), max(peak_processes, len(tree))
+            elapsed = time.perf_counter() - start
+            if probe and elapsed >= next_probe:
+                samples.append((elapsed, probe(), rss))
+                next_probe += PROBE_INTERVAL
             time.sleep(SAMPLE_INTERVAL)
         wall = time.perf_counter() - start
     _reap_leftovers(me, portal)
@@ -211,7 +265,9 @@ def measure(mode: str, argv: list[str], cwd: Path, log_path: Path, portal: psuti
     portal_cpu, own_cpu = _cpu(portal) - portal_before, _cpu(me) - me_before
     other_cpu = max(0.0, _busy_cpu() - busy_before - cpu - portal_cpu - own_cpu)
     main_cpu = main_usage.ru_utime + main_usage.ru_stime
-    return Run(mode, wall, cpu, peak_rss, peak_processes, process.returncode, main_cpu, portal_cpu, other_cpu)
+    run = Run(mode, wall, cpu, peak_rss, peak_processes, process.returncode, main_cpu, portal_cpu, other_cpu)
+    run.samples = samples
+    return run
 
 
 # -- the modes ------------------------------------------------------------------
@@ -220,13 +276,27 @@ def _settings_args(settings: dict) -> list[str]:
     return [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
 
 
-def run_newsarchive(mode: str, urls: list[str], work: Path, portal: psutil.Process) -> Run:
+def captures_probe(catalog: Path) -> Callable[[], int]:
+    """Captures so far, read beside the running crawl (the catalog is in WAL mode: readers never block it)."""
+    def captures() -> int:
+        if not catalog.exists():
+            return 0
+        try:
+            with closing(sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=1)) as db:
+                return db.execute("select count(*) from captures").fetchone()[0]
+        except sqlite3.Error:
+            return -1
+    return captures
+
+
+def run_newsarchive(mode: str, urls: list[str], work: Path, portal: psutil.Process, curve: bool = False) -> Run:
     data = work / "data"
     argv = [sys.executable, "-m", "crawler.cli", "crawl", *urls, "--data", str(data), *_settings_args(FAST)]
     if mode == "archive":
         argv.append("--no-extract")
-    run = measure(mode, argv, REPO, work / "log.txt", portal)
-    with sqlite3.connect(data / "catalog.db") as catalog:
+    probe = captures_probe(data / "catalog.db") if curve else None
+    run = measure(mode, argv, REPO, work / "log.txt", portal, probe)
+    with closing(sqlite3.connect(data / "catalog.db")) as catalog:
         run.pages = catalog.execute("select count(*) from captures").fetchone()[0]
         run.articles = catalog.execute("select count(*) from articles").fetchone()[0]
     return run
@@ -242,75 +312,165 @@ def run_fetch_only(mode: str, urls: list[str], work: Path, portal: psutil.Proces
     return run
 
 
-def run_wget(urls: list[str], work: Path, portal: psutil.Process) -> Run:
+def run_wget(urls: list[str], work: Path, portal: psutil.Process, article_urls: list[str]) -> Run:
     from warcio.archiveiterator import ArchiveIterator
 
     argv = ["wget", "--recursive", "--level=inf", "--no-verbose", "-e", "robots=on",
             f"--warc-file={work / 'wget'}", f"--directory-prefix={work / 'mirror'}", *urls]
     run = measure("wget", argv, work, work / "log.txt", portal)
+    wanted, articles = set(article_urls), set()
     with open(work / "wget.warc.gz", "rb") as warc:
-        run.pages = sum(1 for record in ArchiveIterator(warc) if record.rec_type == "response")
+        for record in ArchiveIterator(warc):
+            if record.rec_type == "response":
+                run.pages += 1
+                if (url := record.rec_headers.get_header("WARC-Target-URI")) in wanted:
+                    articles.add(url)
+    run.articles = len(articles)
     return run
 
 
-def extraction_ms_per_page(start_urls: dict[str, str], articles: int) -> tuple[float, int]:
-    """Mean CPU ms of ``extract`` (as the pipeline calls it) over the portal's article pages, warm, one core.
-
-    CPU time, not wall time, so that other load on the machine does not inflate it.
-    """
-    from archive.extract import extract
-    from crawler.demo.sites import SITE_CLASSES
-    from crawler.settings import NEWSARCHIVE_TIMEZONE
-
-    pages = []
-    for site_id, start_url in start_urls.items():
-        base = "{0.scheme}://{0.netloc}".format(urlsplit(start_url))
-        for expected in SITE_CLASSES[site_id](base, articles).expected_articles:
-            with urlopen(expected.url) as response:
-                pages.append((response.read(), response.url, dict(response.headers)))
-    extract(*pages[0], timezone=NEWSARCHIVE_TIMEZONE)  # imports and caches warm
-    start = time.process_time()
-    for body, url, headers in pages:
-        extract(body, url, headers, timezone=NEWSARCHIVE_TIMEZONE)
-    return 1000 * (time.process_time() - start) / len(pages), len(pages)
+def run_extraction(mode: str, warc: Path, article_list: Path, work: Path, portal: psutil.Process) -> Run:
+    """An extractor over the article pages of wget's WARC, as a script would run it after wget."""
+    extractor, workers = EXTRACTION_MODES[mode]
+    result = work / "result.json"
+    argv = [sys.executable, __file__, "--extract-warc", str(warc), "--article-list", str(article_list),
+            "--extractor", extractor, "--workers", str(workers), "--result", str(result)]
+    run = measure(mode, argv, REPO, work / "log.txt", portal)
+    if run.returncode == 0:
+        counts = json.loads(result.read_text())
+        run.pages = run.articles = counts["pages"]
+        print(f"  {extractor} in {workers} process(es): text from {counts['extracted']} of {counts['pages']} "
+              "article pages")
+    return run
 
 
-def run_mode(mode: str, urls: list[str], work: Path, portal: psutil.Process) -> Run:
-    if mode in ("full", "archive"):
-        return run_newsarchive(mode, urls, work, portal)
-    if mode in ("scrapy", "scrapy-gated"):
-        return run_fetch_only(mode, urls, work, portal)
-    return run_wget(urls, work, portal)
+def combined(wget: Run, extraction: Run) -> Run:
+    """wget, then the extraction script: what a user would otherwise run, end to end."""
+    return Run("wget+trafilatura", wget.wall + extraction.wall, wget.cpu + extraction.cpu,
+               max(wget.peak_rss, extraction.peak_rss), max(wget.peak_processes, extraction.peak_processes),
+               extraction.returncode, wget.main_cpu + extraction.main_cpu, wget.portal_cpu + extraction.portal_cpu,
+               wget.other_cpu + extraction.other_cpu, pages=wget.pages, articles=extraction.articles)
+
+
+# -- extraction over a WARC (runs as a subprocess of the benchmark) -------------
+
+_extract_one: Callable | None = None
+
+
+def _load_extractor(name: str) -> None:
+    """Set the per-page function before the pool forks, so workers inherit it warm."""
+    global _extract_one
+    if name == "trafilatura":
+        import trafilatura
+
+        def extract_one(page) -> bool:
+            body, url, _headers = page
+            return trafilatura.extract(body, url=url) is not None  # defaults: what a user would call
+    else:
+        from archive.extract import extract
+        from crawler.settings import NEWSARCHIVE_TIMEZONE
+
+        def extract_one(page) -> bool:
+            return extract(*page, timezone=NEWSARCHIVE_TIMEZONE).is_article
+    _extract_one = extract_one
+
+
+def _extract_page(page) -> bool:
+    return _extract_one(page)
+
+
+def extract_warc(warc: Path, article_list: Path, extractor: str, workers: int, result: Path) -> None:
+    """Each article URL's first 200 response in ``warc`` through ``extractor``, in ``workers`` processes."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    wanted, seen, pages = set(article_list.read_text().split()), set(), []
+    with open(warc, "rb") as stream:
+        for record in ArchiveIterator(stream):
+            if record.rec_type != "response":
+                continue
+            url = record.rec_headers.get_header("WARC-Target-URI")
+            if url in wanted and url not in seen and record.http_headers.get_statuscode() == "200":
+                seen.add(url)
+                pages.append((record.content_stream().read(), url, dict(record.http_headers.headers)))
+    _load_extractor(extractor)
+    if workers == 1:
+        results = [_extract_page(page) for page in pages]
+    else:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = pool.map(_extract_page, pages, chunksize=8)
+    result.write_text(json.dumps({"pages": len(pages), "extracted": sum(results)}))
 
 
 # -- the report -----------------------------------------------------------------
 
 LABELS = {"full": "newsarchive (WARC + extract + catalog)", "archive": "newsarchive --no-extract",
-          "scrapy": "Scrapy fetch-only spider", "scrapy-gated": "Scrapy fetch-only, 8 per origin",
-          "wget": "wget --recursive --warc-file"}
+          "scrapy": "Scrapy fetch-only spider", "scrapy-gated": "(b) Scrapy fetch-only, 8 per origin",
+          "wget": "(c) wget --recursive --warc-file", "trafilatura": "(a) trafilatura defaults, 1 process",
+          "wget+trafilatura": "wget, then trafilatura defaults in 2 processes",
+          "trafilatura-2": "trafilatura defaults, 2 processes (alone)",
+          "extract": "our extract, 1 process"}
+GOAL_RSS_MB = 400
+GOAL_ARCHIVE_VS_WGET = 0.5
 
 
-def _ratio(a: float, b: float) -> str:
+def _ratio(a: float, b: float | None) -> str:
     return f"{a / b:.2f}" if a and b else "–"
 
 
 def markdown_table(runs: dict[str, Run]) -> str:
-    baseline = "scrapy-gated" if "scrapy-gated" in runs else "scrapy"
-    scrapy, wget = runs.get(baseline), runs.get("wget")
-    lines = ["| mode | pages | wall s | pages/s | CPU s | CPU ms/page | CPU/wall | peak RSS MB "
-             f"| pages/s ÷ {baseline} | pages/s ÷ wget | CPU/page ÷ {baseline} | CPU/page ÷ wget "
+    lines = ["| mode | pages | articles | wall s | pages/s | CPU s | CPU ms/page | CPU/wall | peak RSS MB "
              "| main process CPU/wall | other load (cores) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for mode, run in runs.items():
         lines.append(
-            f"| {LABELS[mode]} | {run.pages} | {run.wall:.1f} | {run.pages_per_second:.0f} | {run.cpu:.1f} "
-            f"| {run.cpu_ms_per_page:.2f} | {run.utilisation:.2f} | {run.peak_rss / 2**20:.0f} "
-            f"| {_ratio(run.pages_per_second, scrapy and scrapy.pages_per_second)} "
-            f"| {_ratio(run.pages_per_second, wget and wget.pages_per_second)} "
-            f"| {_ratio(run.cpu_ms_per_page, scrapy and scrapy.cpu_ms_per_page)} "
-            f"| {_ratio(run.cpu_ms_per_page, wget and wget.cpu_ms_per_page)} "
-            f"| {run.main_utilisation:.2f} | {run.other_load:.2f} |")
+            f"| {LABELS[mode]} | {run.pages} | {'' if run.articles is None else run.articles} | {run.wall:.1f} "
+            f"| {run.pages_per_second:.0f} | {run.cpu:.1f} | {run.cpu_ms_per_page:.2f} | {run.utilisation:.2f} "
+            f"| {run.peak_rss / 2**20:.0f} | {run.main_utilisation:.2f} | {run.other_load:.2f} |")
     return "\n".join(lines)
+
+
+def ratio_table(runs: dict[str, Run]) -> str:
+    """Each mode against the baselines: (a) per article (the extraction-bound limit), (b) and (c) per page."""
+    a, b, c = runs.get("trafilatura"), runs.get("scrapy-gated") or runs.get("scrapy"), runs.get("wget")
+    lines = ["| mode | pages/s ÷ (b) | pages/s ÷ (c) | CPU/page ÷ (b) | CPU/page ÷ (c) | RSS ÷ (b) | RSS ÷ (c) "
+             "| articles/s ÷ (a) | CPU/article ÷ (a) | RSS ÷ (a) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for mode, run in runs.items():
+        lines.append(
+            f"| {LABELS[mode]} | {_ratio(run.pages_per_second, b and b.pages_per_second)} "
+            f"| {_ratio(run.pages_per_second, c and c.pages_per_second)} "
+            f"| {_ratio(run.cpu_ms_per_page, b and b.cpu_ms_per_page)} "
+            f"| {_ratio(run.cpu_ms_per_page, c and c.cpu_ms_per_page)} "
+            f"| {_ratio(run.peak_rss, b and b.peak_rss)} | {_ratio(run.peak_rss, c and c.peak_rss)} "
+            f"| {_ratio(run.articles_per_second, a and a.articles_per_second)} "
+            f"| {_ratio(run.cpu_ms_per_article, a and a.cpu_ms_per_article)} "
+            f"| {_ratio(run.peak_rss, a and a.peak_rss)} |")
+    return "\n".join(lines)
+
+
+def goals(runs: dict[str, Run]) -> list[str]:
+    """The issue's goals, each a ratio of two runs of this invocation, with PASS or FAIL."""
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "FAIL"
+
+    full, archive, wget, script = (runs.get(mode) for mode in ("full", "archive", "wget", "wget+trafilatura"))
+    lines = []
+    if full and script:
+        ratio = full.wall / script.wall
+        lines.append(f"- {verdict(ratio <= 1)} end-to-end: full crawl wall ÷ (wget, then trafilatura on 2 cores) "
+                     f"= {full.wall:.1f} s ÷ {script.wall:.1f} s = {ratio:.2f} (goal ≤ 1)")
+    if archive and wget:
+        ratio = archive.pages_per_second / wget.pages_per_second
+        lines.append(f"- {verdict(ratio >= GOAL_ARCHIVE_VS_WGET)} archive-only pages/s ÷ wget pages/s = "
+                     f"{archive.pages_per_second:.0f} ÷ {wget.pages_per_second:.0f} = {ratio:.2f} "
+                     f"(goal ≥ {GOAL_ARCHIVE_VS_WGET})")
+    for run in (full, archive):
+        if run:
+            megabytes = run.peak_rss / 2**20
+            lines.append(f"- {verdict(megabytes < GOAL_RSS_MB)} peak RSS of {LABELS[run.mode]}: "
+                         f"{megabytes:.0f} MB ÷ {GOAL_RSS_MB} MB = {megabytes / GOAL_RSS_MB:.2f} (goal < 1); "
+                         "flat from 1,000 to 100,000 pages: see benchmarks/scale_memory.py")
+    return lines
 
 
 def machine() -> str:
@@ -328,7 +488,7 @@ def machine() -> str:
 
 
 def print_run(run: Run) -> None:
-    articles = f", {run.articles} articles catalogued" if run.articles is not None else ""
+    articles = f", {run.articles} articles" if run.articles is not None else ""
     print(f"  {run.pages} pages in {run.wall:.1f} s = {run.pages_per_second:.0f} pages/s; "
           f"CPU {run.cpu:.1f} s (main process {run.main_cpu:.1f} s) = {run.cpu_ms_per_page:.2f} ms/page, "
           f"CPU/wall {run.utilisation:.2f}; "
@@ -336,65 +496,119 @@ def print_run(run: Run) -> None:
           f"portal {run.portal_cpu:.1f} CPU s, other users {run.other_load:.2f} cores", flush=True)
 
 
+def report(title: str, runs: dict[str, Run]) -> None:
+    print(f"\n### {title}\n")
+    print(markdown_table(runs))
+    print("\nRatios against the baselines of the same invocation: (a) trafilatura defaults in one process over "
+          "the article pages (per article), (b) the fetch-only Scrapy crawl, (c) wget (per page).\n")
+    print(ratio_table(runs))
+    print("\nGoals:\n")
+    print("\n".join(goals(runs)) or "(none measured: needs full, archive, wget, wget+trafilatura)")
+
+
+# -- running it all ---------------------------------------------------------------
+
+EXTRACTION_MODES = {"trafilatura": ("trafilatura", 1), "wget+trafilatura": ("trafilatura", 2),
+                    "extract": ("ours", 1)}
+MODES = ("full", "archive", "scrapy", "scrapy-gated", "wget", "trafilatura", "wget+trafilatura", "extract")
+DEFAULT_MODES = tuple(mode for mode in MODES if mode != "scrapy")
+
+
+def run_round(modes: list[str], portal: Portal, portal_process: psutil.Process, root: Path,
+              round_number: int, wget_warc: Path | None) -> tuple[dict[str, Run], Path | None, bool]:
+    """Every mode once; returns the runs, the WARC of this round's wget and whether any run failed."""
+    runs: dict[str, Run] = {}
+    urls = list(portal.start_urls.values())
+    failed = False
+    for mode in modes:
+        print(f"\n[{mode}, round {round_number}]", flush=True)
+        work = root / f"{mode.replace('+', '-')}-{round_number}"
+        work.mkdir()
+        if mode in ("full", "archive"):
+            run = run_newsarchive(mode, urls, work, portal_process)
+        elif mode in ("scrapy", "scrapy-gated"):
+            run = run_fetch_only(mode, urls, work, portal_process)
+        elif mode == "wget":
+            run = run_wget(urls, work, portal_process, portal.article_urls)
+            wget_warc = work / "wget.warc.gz"
+        else:
+            run = run_extraction(mode, wget_warc, portal.article_list, work, portal_process)
+        if run.returncode not in (WGET_EXPECTED_CODES if mode == "wget" else (0,)):
+            print(f"  exit code {run.returncode}; log: {work / 'log.txt'}")
+            failed = True
+        print_run(run)
+        if mode == "wget+trafilatura":
+            runs["trafilatura-2"] = run
+            if "wget" in runs:
+                run = combined(runs["wget"], run)
+                print(f"  with wget: {run.wall:.1f} s end to end")
+        runs[mode] = run
+    return runs, wget_warc, failed
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=300, help="articles per demo site (default 300)")
-    parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, of {','.join(MODES)}")
+    parser.add_argument("--sites", type=int, default=4, help="demo sites (default 4: kk, ru, en, kk2)")
+    parser.add_argument("--modes", default=",".join(DEFAULT_MODES),
+                        help=f"comma-separated, of {','.join(MODES)} (default: all but scrapy)")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="run every mode this many times, interleaved, and keep each mode's fastest run "
-                             "(for a machine with other load)")
+                        help="run every mode this many times, interleaved; every round is reported, "
+                             "then each mode's fastest run")
     parser.add_argument("--keep", action="store_true", help="keep each mode's data directory and log")
+    # The benchmark's own subprocesses:
+    parser.add_argument("--serve-portal", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--article-list", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--extract-warc", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--extractor", choices=("trafilatura", "ours"), help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_portal:
+        return serve_portal(args.articles, args.sites, args.article_list)
+    if args.extract_warc:
+        return extract_warc(args.extract_warc, args.article_list, args.extractor, args.workers, args.result)
+
     modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
     if unknown := set(modes) - set(MODES):
         parser.error(f"unknown modes {sorted(unknown)}")
-    if "wget" in modes and not shutil.which("wget"):
-        print("wget skipped: wget is not on PATH")
-        modes.remove("wget")
+    if not shutil.which("wget"):
+        print("wget skipped, and the extraction modes that read its WARC: wget is not on PATH")
+        modes = [mode for mode in modes if mode not in ("wget", *EXTRACTION_MODES)]
+    elif set(modes) & set(EXTRACTION_MODES) and "wget" not in modes:
+        modes.append("wget")  # the extraction modes read the pages from wget's WARC
+    modes.sort(key=MODES.index)  # wget before the modes that read its WARC
 
     become_subreaper()
     root = Path(tempfile.mkdtemp(prefix="newsarchive-bench-"))
-    portal = Portal(args.articles)
+    portal = Portal(args.articles, args.sites, root)
     portal_process = psutil.Process(portal.process.pid)
-    urls = list(portal.start_urls.values())
-    print(f"N = {args.articles} articles per site; portal: {' '.join(urls)}")
-    print(machine(), flush=True)
-    runs: dict[str, Run] = {}
-    extraction = None
+    print(f"N = {args.articles} articles per site x {args.sites} sites "
+          f"({len(portal.article_urls)} articles); portal: {' '.join(portal.start_urls.values())}")
+    rounds: list[dict[str, Run]] = []
+    wget_warc = None
     try:
+        print(machine(), flush=True)
         for round_number in range(1, args.rounds + 1):
-            for mode in modes:
-                print(f"\n[{mode}, round {round_number}]", flush=True)
-                if mode == "extract":
-                    ms, count = extraction_ms_per_page(portal.start_urls, args.articles)
-                    print(f"  {ms:.1f} CPU ms/page over {count} article pages, one core")
-                    extraction = min(extraction or (ms, count), (ms, count))
-                    continue
-                work = root / f"{mode}-{round_number}"
-                work.mkdir()
-                run = run_mode(mode, urls, work, portal_process)
-                if run.returncode not in (WGET_EXPECTED_CODES if mode == "wget" else (0,)):
-                    print(f"  exit code {run.returncode}; log: {work / 'log.txt'}")
-                    args.keep = True
-                print_run(run)
-                if mode not in runs or run.wall < runs[mode].wall:
-                    runs[mode] = run
+            runs, wget_warc, failed = run_round(modes, portal, portal_process, root, round_number, wget_warc)
+            rounds.append(runs)
+            args.keep = args.keep or failed
     finally:
         portal.stop()
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
 
-    best = f", fastest of {args.rounds} rounds" if args.rounds > 1 else ""
-    print(f"\n## Crawl benchmark: {args.articles} articles per site x 3 sites, loopback{best}\n")
-    print(machine() + "\n")
-    if runs:
-        print(markdown_table(runs))
-    if extraction:
-        ms, count = extraction
-        cores = os.cpu_count() or 1
-        print(f"\nExtraction alone (`archive.extract.extract`, one process, warm): {ms:.1f} CPU ms/page over "
-              f"{count} article pages = {1000 / ms:.0f} pages/s per core; ideal on {cores} cores: "
-              f"{cores * 1000 / ms:.0f} pages/s if every page were an article.")
+    print(f"\n## Crawl benchmark: {args.articles} articles per site x {args.sites} sites, loopback\n")
+    print(machine())
+    for number, runs in enumerate(rounds, start=1):
+        report(f"Round {number} of {len(rounds)}", runs)
+    if len(rounds) > 1:
+        fastest: dict[str, Run] = {}
+        for runs in rounds:
+            for mode, run in runs.items():
+                if mode not in fastest or run.wall < fastest[mode].wall:
+                    fastest[mode] = run
+        report(f"Each mode's fastest of {len(rounds)} rounds", fastest)
     if args.keep:
         print(f"\nData directories and logs kept in {root}")
 
