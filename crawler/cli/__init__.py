@@ -50,4 +50,4 @@ def main():
 
 
 # Commands register themselves on the group when their module is imported.
-from crawler.cli import archive, crawl, extract, history, query, replay, report, schedule, sites  # noqa: E402,F401
+from crawler.cli import archive, crawl, extract, history, merge, query, replay, report, schedule, sites  # noqa: E402,F401
