@@ -222,3 +222,34 @@ def test_an_unreachable_redis_stops_the_crawl_with_a_one_line_message(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
                          check=False)
     assert run.stdout.strip().startswith("cannot reach Redis at redis://127.0.0.1:")
+
+
+def run_cli(*args, timeout=240):
+    return subprocess.run([sys.executable, "-m", "crawler.cli", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def test_the_crawl_command_with_an_unreachable_redis_is_one_line_and_fetches_nothing(tmp_path):
+    result = run_cli("crawl", "--redis", f"redis://127.0.0.1:{free_port()}/0", "http://127.0.0.1:9/news",
+                     "--data", str(tmp_path / "data"))
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("Error: cannot reach Redis at redis://127.0.0.1:")
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "data" / "warc").exists()
+
+
+def test_frontier_and_worker_options_need_redis(tmp_path):
+    result = run_cli("crawl", "--worker", "w1", "http://127.0.0.1:9/news", "--data", str(tmp_path / "data"))
+    assert result.returncode == 2 and "give --redis URL too" in result.stderr
+
+
+@pytest.mark.slow
+def test_crawl_redis_on_the_command_line_is_a_named_worker_of_the_frontier(portal, redis_url, single_crawl, tmp_path):
+    data = tmp_path / "data"
+    settings = [item for name, value in POLITENESS_OFF.items() for item in ("-s", f"{name}={value}")]
+    result = run_cli("crawl", *[site.start_url for site in portal.sites.values()], "--data", str(data),
+                     "--redis", redis_url, "--frontier", "cli", "--worker", "w1", *settings)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert set(captures(data)) == single_crawl
+    assert all(path.name.startswith("newsarchive-w1-") for path in (data / "warc").glob("*.warc.gz"))
+    assert frontier_status(redis_url, "cli")["queued"] == 0

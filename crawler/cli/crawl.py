@@ -127,9 +127,14 @@ def _report(crawl: dict, data: DataDir) -> None:
               help="Continue the latest crawl that did not finish (killed or stopped), without refetching.")
 @click.option("--allow-private", is_flag=True,
               help="Also fetch private, loopback and link-local addresses outside the start URLs' hosts.")
+@click.option("--redis", "redis_url", metavar="URL",
+              help="Be one worker of a shared frontier in this Redis (scrapy-redis), e.g. redis://host:6379/0.")
+@click.option("--frontier", metavar="NAME", help="With --redis: the shared frontier's name (default: from the seeds).")
+@click.option("--worker", metavar="ID",
+              help="With --redis: this worker's id, also put in its WARC file names (default: host-pid).")
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (LOG_LEVEL=INFO).")
 def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_extract, settings, resume,
-          allow_private, verbose, site_id, sites_file, full):
+          allow_private, verbose, site_id, sites_file, full, redis_url, frontier, worker):
     """Crawl news sites from their start URLs into WARC files and the catalog.
 
     Polite by default: robots.txt and its Crawl-delay, AutoThrottle, one request
@@ -141,6 +146,7 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
         newsarchive crawl https://example.kz/kk/news --data ./data --max-pages 500 --contact me@example.org
         newsarchive crawl --site atyrau --file sites.toml --data ./data
         newsarchive crawl --resume --data ./data
+        newsarchive crawl --redis redis://127.0.0.1:6379/0 --worker w1 https://example.kz/kk/news
     """
     profile = None
     if site_id:
@@ -163,6 +169,15 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
         overrides["NEWSARCHIVE_ALLOW_PRIVATE"] = True
     if full:
         overrides["NEWSARCHIVE_INCREMENTAL"] = False
+    if (frontier or worker) and not redis_url:
+        raise click.UsageError("--frontier and --worker name a shared frontier: give --redis URL too")
+    if redis_url:
+        if resume:
+            raise click.UsageError("--resume is not needed with --redis: the frontier in Redis resumes by itself")
+        from crawler.frontier import connect, redis_overrides
+
+        overrides.update(redis_overrides(redis_url, frontier, worker))
+        connect(redis_url).close()  # one line now, not a traceback mid-crawl, if Redis is not there
     overrides.update(_parse_overrides(settings))
     if not urls and not resume:
         raise click.UsageError("give at least one start URL (example: newsarchive crawl https://example.kz/kk/news)")
