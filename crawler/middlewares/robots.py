@@ -73,7 +73,8 @@ class Rfc9309RobotsTxtMiddleware(RobotsTxtMiddleware):
             self._stats.inc_value("robotstxt/request_count")
         parser = self._parsers[netloc]
         if isinstance(parser, Deferred):
-            return await maybe_deferred_to_future(parser)
+            await maybe_deferred_to_future(parser)  # only the first waiter gets the parser as the result
+            return self._parsers[netloc]
         return parser
 
     async def _parse_robots(self, response, netloc, request) -> None:
