@@ -360,8 +360,10 @@ class Catalog:
             " AS last_end FROM captures WHERE crawl_id = ? GROUP BY warc_filename)",
             **CRAWL_COUNTS_SQL,
         }
+        # Read before the write transaction: a deferred BEGIN that reads then writes gets "database is
+        # locked" at once (no busy wait) when another process committed in between (two crawl workers).
+        values = {name: self.db.execute(sql, [crawl_id]).fetchone()[0] for name, sql in totals.items()}
         with self.db.atomic():
-            values = {name: self.db.execute(sql, [crawl_id]).fetchone()[0] for name, sql in totals.items()}
             cursor = self.db.execute(
                 f"UPDATE crawls SET finished_at = ?, status = ?, {', '.join(f'{name} = ?' for name in values)}"
                 " WHERE id = ?",
