@@ -198,3 +198,19 @@ def test_the_crawl_is_recorded(crawl):
     assert row["status"] == "finished" and row["finished_at"] >= row["started_at"]
     assert row["pages"] == catalog.counts()["captures"]
     assert row["articles"] == catalog.counts()["articles"]
+
+
+def test_start_urls_waiting_together_for_robots_txt_are_all_checked(tmp_path):
+    """Every seed of a host waits for the one robots.txt fetch; each must be checked against it,
+    not only the first (Scrapy hands the parser to the first waiter alone)."""
+    with DemoPortal(articles_per_site=3, latency=0.05) as portal:
+        site = portal.sites["kk"]
+        root = site.start_url.split("/kk/")[0]
+        refused = [f"{root}{path}x{n}" for path in site.disallowed_paths for n in range(3)]
+        result = run_cli("crawl", site.start_url, *refused, "--data", str(tmp_path / "data"),
+                         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+                         "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8")
+        assert result.returncode in (0, 1), result.stderr[-2000:]
+        paths = [entry.path for entry in portal.requests("kk")]
+    assert "/robots.txt" in paths
+    assert not [path for path in paths if any(path.startswith(d) for d in site.disallowed_paths)]
