@@ -81,11 +81,11 @@ def rendered(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory):
-    """A browser-mode crawl without "load more" clicks or API mapping, with two pages that hang."""
+    """A browser-mode crawl without "load more" clicks or API mapping; two pages hang, one eats memory."""
     data = tmp_path_factory.mktemp("limited") / "data"
     with SpaPortal(articles=25) as portal:
-        result = crawl([*portal.site.hang_urls, portal.site.start_url], data,
-                       render={"load_more": 0, "page_timeout": 4})
+        result = crawl([*portal.site.hang_urls, portal.site.memory_hog_url, portal.site.start_url], data,
+                       render={"load_more": 0, "page_timeout": 4}, NEWSARCHIVE_RENDER_JS_HEAP_MB=64)
     return portal.site, data, result
 
 
@@ -218,13 +218,25 @@ def test_extraction_on_the_rendered_dom_reads_the_dates_shown_with_kazakh_month_
 
 
 @pytest.mark.browser
+def failures(data):
+    with Catalog(DataDir(data).catalog_path, read_only=True) as catalog:
+        return {row["url"]: row["message"] for row in catalog.db.query("select * from errors")}
+
+
+@pytest.mark.browser
 def test_a_hung_page_fails_alone_and_the_crawl_finishes(limited):
     site, data, result = limited
     assert result["finish_reason"] == "finished"
-    with Catalog(DataDir(data).catalog_path, read_only=True) as catalog:
-        failed = {row["url"]: row["message"] for row in catalog.db.query("select * from errors")}
-    assert set(failed) == set(site.hang_urls)
-    assert all("TimeoutError" in reason for reason in failed.values())
+    failed = failures(data)
+    assert set(failed) == {*site.hang_urls, site.memory_hog_url}
+    assert all("TimeoutError" in failed[url] for url in site.hang_urls)
+
+
+@pytest.mark.browser
+def test_a_page_that_eats_memory_is_stopped_at_the_heap_limit_and_fails_alone(limited):
+    site, data, _ = limited
+    assert "crashed" in failures(data)[site.memory_hog_url]
+    assert len(articles_by_url(data)) == 20  # the other pages rendered in the same browser
 
 
 @pytest.mark.browser

@@ -15,7 +15,8 @@ carries them as ISO 8601 with the time.
 JSON answers are gzip-encoded when the client accepts it, as real APIs do.
 
 ``/hang`` never finishes loading and ``/hang-late`` loads, then its script
-never returns: a hung page must not hang a crawl. Run by hand: ``python -m crawler.demo.spa --articles 25``.
+never returns: a hung page must not hang a crawl. ``/memory-hog`` allocates
+until the renderer's heap limit stops it. Run by hand: ``python -m crawler.demo.spa --articles 25``.
 """
 
 from __future__ import annotations
@@ -128,6 +129,10 @@ class SpaSite:
         return self.base_url + NEWS_PATH
 
     @property
+    def memory_hog_url(self) -> str:
+        return self.base_url + "/memory-hog"
+
+    @property
     def hang_urls(self) -> list[str]:
         return [self.base_url + "/hang", self.base_url + "/hang-late"]
 
@@ -146,6 +151,11 @@ class SpaSite:
             return Answer(200, PHOTO.read_bytes(), "image/png")
         if path == "/hang":  # never finishes loading
             return Answer(200, b"<!doctype html><title>hang</title><script>for (;;) {}</script>", "text/html")
+        if path == "/memory-hog":  # allocates until the renderer's heap limit stops it
+            return Answer(200, b"<!doctype html><title>hog</title><p>loaded</p><script>"
+                               b"addEventListener('load', () => { const kept = [];"
+                               b" for (;;) { kept.push(new Array(1 << 20).fill(kept.length)); } });</script>",
+                          "text/html")
         if path == "/hang-late":  # loads, then its script never returns
             return Answer(200, b"<!doctype html><title>hang</title><p>loaded</p>"
                                b"<script>addEventListener('load', () => setTimeout(() => { for (;;) {} }, 50));</script>",

@@ -8,6 +8,8 @@
   closed; if it will not close, its browser context is closed, and if even that
   hangs the browser is closed and relaunched on the next page. A hung page never
   hangs the crawl.
+* A page that crashes its renderer (the V8 heap limit, NEWSARCHIVE_RENDER_JS_HEAP_MB,
+  stops a page that eats memory) is tried once more, then fails alone.
 * Browser contexts (cookies, cache, memory) are replaced every
   ``NEWSARCHIVE_RENDER_PAGES_PER_CONTEXT`` pages; the old one is closed once its
   last page is done. A crashed or disconnected browser is relaunched
@@ -36,6 +38,8 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
         settings = crawler.settings
         self.page_timeout = settings.getfloat("NEWSARCHIVE_RENDER_PAGE_TIMEOUT")
         self.pages_per_context = max(1, settings.getint("NEWSARCHIVE_RENDER_PAGES_PER_CONTEXT"))
+        # A page that crashed its renderer (out of memory) is tried once more, not three times.
+        self.config.target_closed_max_retries = 1
         # Scrapy makes one handler per scheme (http, https): they share the page gate.
         gate = getattr(crawler, GATE_KEY, None)
         if gate is None:
