@@ -37,9 +37,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archive.catalog import Catalog  # noqa: E402
-from crawler.demo.portal import DemoPortal  # noqa: E402
-from crawler.demo.spa import SpaPortal  # noqa: E402
+from archive.catalog import Catalog
+from crawler.demo.portal import DemoPortal
+from crawler.demo.spa import SpaPortal
 
 SETTINGS = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "LOG_LEVEL": "WARNING"}
 CRAWL = """

@@ -49,7 +49,7 @@ def crawl(urls, data, render=None, **settings):
     """Crawl ``urls`` into ``data`` in a fresh process; ``render``: render_overrides() arguments, None: plain."""
     job = {"urls": urls, "render": render, "settings": {**QUICK, "NEWSARCHIVE_DATA_DIR": str(data), **settings}}
     done = subprocess.run([sys.executable, "-c", _CRAWL, json.dumps(job)], capture_output=True, text=True,
-                          timeout=280)
+                          timeout=280, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -33,6 +33,7 @@ from datetime import datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
 from crawler.demo.sites import KK_MONTHS, KK_MONTHS_LOCATIVE, generate_articles, load_texts
@@ -50,7 +51,7 @@ API_PATH = "/api/v1/public/content-manager/news"
 def request_token(build_id: str, target: str) -> str:
     """The token the portal's script sends: FNV-1a (32 bit) of ``build|target``, in hex."""
     value = 0x811C9DC5
-    for byte in f"{build_id}|{target}".encode("utf-8"):
+    for byte in f"{build_id}|{target}".encode():
         value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
     return f"{value:08x}"
 
@@ -94,7 +95,7 @@ class SpaArticle:
 
 def spa_articles(base_url: str, count: int) -> list[SpaArticle]:
     """Newest first: Kazakh articles, every third one Russian."""
-    lead_date = lambda moment: f"{moment.day} {KK_MONTHS_LOCATIVE[moment.month - 1]}"  # noqa: E731
+    lead_date = lambda moment: f"{moment.day} {KK_MONTHS_LOCATIVE[moment.month - 1]}"
     kazakh = generate_articles("spa-kk", load_texts("kk"), count, FIRST_ID, lead_date)
     russian = generate_articles("spa-ru", load_texts("ru"), count, FIRST_ID, lead_date)
     articles = []
@@ -231,7 +232,7 @@ class SpaPortal:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "SpaPortal":
+    def start(self) -> SpaPortal:
         server = ThreadingHTTPServer((self.host, 0), _Handler)
         server.daemon_threads = True
         server.lock = threading.Lock()
@@ -250,7 +251,7 @@ class SpaPortal:
             self._thread.join(timeout=5)
             self._server = None
 
-    def __enter__(self) -> "SpaPortal":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

@@ -39,7 +39,7 @@ class ApiRule:
     paths: dict[str, str]
 
     @classmethod
-    def from_dict(cls, rule: dict) -> "ApiRule":
+    def from_dict(cls, rule: dict) -> ApiRule:
         unknown = set(rule) - {"api", *FIELDS}
         if "api" not in rule or unknown:
             raise ValueError(f"an API article rule needs 'api' and only {FIELDS}; got {sorted(rule)}")
@@ -72,7 +72,7 @@ def html_text(markup: str) -> str:
 def iso_published(value: str, timezone: str) -> str | None:
     """ISO 8601 as the catalog keeps dates; a non-ISO value is read like a page's date."""
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+        return datetime.fromisoformat(value).isoformat()
     except ValueError:
         parsed = parse_date(value, timezone)
         return parsed.isoformat() if parsed else None
@@ -86,7 +86,7 @@ class ApiArticles:
         self._by_page: dict[str, dict[str, str]] = {}
 
     @classmethod
-    def from_settings(cls, settings) -> "ApiArticles":
+    def from_settings(cls, settings) -> ApiArticles:
         rules = settings.get("NEWSARCHIVE_RENDER_API_ARTICLES") or []
         if isinstance(rules, str):  # from the command line: -s NEWSARCHIVE_RENDER_API_ARTICLES='[{...}]'
             rules = json.loads(rules)

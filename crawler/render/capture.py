@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from io import BytesIO
 from urllib.parse import urlsplit
 
-from archive.warc import Capture, HttpExchange, WarcWriter
+from archive.warc import Capture, HttpExchange, WarcWriter, warc_date
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def browser_exchange(url: str, status: int, reason: str, response_headers: list[
     exchange = HttpExchange(url=url, status=status, response_headers=kept, body=body, method=method,
                             request_headers=sent, request_body=request_body, protocol=ASSUMED_PROTOCOL,
                             reason=reason or None, ip_address=ip_address,
-                            fetched_at=fetched_at or datetime.now(timezone.utc), truncated=truncated)
+                            fetched_at=fetched_at or datetime.now(UTC), truncated=truncated)
     return exchange, ([(DECODED_HEADER, "; ".join(decoded))] if decoded else [])
 
 
@@ -71,7 +72,7 @@ class BrowserWarcWriter(WarcWriter):
     _extra_headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def like(cls, writer: WarcWriter) -> "BrowserWarcWriter":
+    def like(cls, writer: WarcWriter) -> BrowserWarcWriter:
         """A browser writer with the same directory, naming, rotation and warcinfo as ``writer``."""
         return cls(writer.directory, prefix=writer.prefix, max_size=writer.max_size, warcinfo=writer.warcinfo,
                    hostname=writer.hostname, clock=writer._clock, record_ids=writer._record_ids,
@@ -96,10 +97,6 @@ class BrowserWarcWriter(WarcWriter):
         if self._file is None or self._file.tell() >= self.max_size:
             self.close()
             self._open_next_file()
-        from io import BytesIO
-
-        from archive.warc import warc_date
-
         headers = {"WARC-Date": warc_date(self._clock()), "WARC-Refers-To": refers_to}
         record = self._writer.create_warc_record(url, "conversion", payload=BytesIO(body), length=len(body),
                                                  warc_content_type=content_type, warc_headers_dict=headers)

@@ -57,7 +57,7 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
             try:
                 return await asyncio.wait_for(super().download_request(request),
                                               self.page_timeout + CONTENT_GRACE)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.stats.inc_value("newsarchive/render/page_timeout")
                 request.meta["dont_retry"] = True  # a page that hung once hangs again
                 await self._abandon(request.meta.get(PAGE_KEY))
@@ -79,7 +79,7 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
                 self.stats.inc_value("newsarchive/render/contexts_closed")
                 try:
                     await asyncio.wait_for(wrapper.context.close(), CLEANUP_SECONDS)
-                except Exception as exc:  # already gone with its browser
+                except Exception as exc:  # noqa: BLE001 -- already gone with its browser
                     logger.debug("closing context %s: %s", name, exc)
 
     async def _abandon(self, page) -> None:
@@ -93,6 +93,6 @@ class RenderDownloadHandler(ScrapyPlaywrightDownloadHandler):
             try:
                 await asyncio.wait_for(close(), CLEANUP_SECONDS)
                 return
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 -- whatever failed, the next step is stronger
                 logger.warning("could not close a hung page with %s: %s", close.__qualname__, exc)
         self.stats.inc_value("newsarchive/render/browser_abandoned")

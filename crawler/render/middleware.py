@@ -82,7 +82,7 @@ class BrowserWarcCaptureMiddleware(WarcCaptureMiddleware):
             self.stats.inc_value("newsarchive/render/already_archived")
             raise IgnoreRequest(f"archived by the browser: {request.url}")
         if not self.wants_browser(request):
-            return None
+            return
         # Always a full fetch: a browser given a 304 has no page to render, and an unchanged
         # shell says nothing about the API data the page shows.
         if request.meta.pop(VALIDATORS_META, None) is not None:
@@ -95,7 +95,7 @@ class BrowserWarcCaptureMiddleware(WarcCaptureMiddleware):
         request.meta["playwright_page_goto_kwargs"] = {"wait_until": "load"}
         request.meta["playwright_page_methods"] = [PageMethod(self._settle, request)]
         self.stats.inc_value("newsarchive/render/pages")
-        return None
+        return
 
     async def _page_opened(self, page, request) -> None:
         request.meta[PAGE_KEY] = page
