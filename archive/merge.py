@@ -34,6 +34,7 @@ missing or damaged: such a shard is refused whole, before anything is written.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -41,10 +42,9 @@ import sqlite3
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
-from archive.catalog import SCHEMA_DOC, Catalog, OPEN_SUFFIX
+from archive.catalog import OPEN_SUFFIX, SCHEMA_DOC, Catalog
 from archive.datadir import DataDir, fsync_directory
 from archive.errors import CatalogError, NewsArchiveError
 from archive.migrations import LATEST_VERSION, schema_version
@@ -92,6 +92,7 @@ class ShardMerge:
     articles_updated: int = 0  # central articles rows that changed (pointer, versions, removal)
     crawls_updated: int = 0
     rows_read: int = 0
+    rows_waiting: int = 0  # rows pointing into files still being written
     skipped: list[str] = field(default_factory=list)
 
     @property
@@ -120,7 +121,6 @@ class _Shard:
 
     data: DataDir
     files: list[Path]  # finished WARC files, to be made reachable centrally
-    waiting: set[str]  # names (without .open) still being written: their rows wait
     skipped: list[str]
 
 
@@ -197,7 +197,7 @@ def _survey(data: DataDir, target: DataDir) -> _Shard:
                          f"problem, {fallback}")
     skipped = [f"{data.warc_dir / (name + OPEN_SUFFIX)}: still being written; it and its rows wait for the "
                "next merge" for name in sorted(still_open)]
-    return _Shard(data, [finished[name] for name in sorted(finished)], still_open, skipped)
+    return _Shard(data, [finished[name] for name in sorted(finished)], skipped)
 
 
 def _check_names(shards: list[_Shard], target: DataDir) -> None:
@@ -298,22 +298,29 @@ def _remove_sources(shard: _Shard) -> None:
 
 
 def _fold_rows(shard: _Shard, target: DataDir, done: ShardMerge) -> None:
-    """All of the shard's rows in one central transaction: a failure leaves the central catalog as it was."""
+    """All of the shard's rows in one central transaction: a failure leaves the central catalog as it was.
+
+    The shard is read in one read transaction, a snapshot, so a node still
+    crawling into it can go on; rows pointing at files not placed (still
+    ``.open`` at the survey, or begun since) wait for the next merge.
+    """
+    placed = {path.name for path in shard.files}
     source = Catalog(shard.data.catalog_path, read_only=True)
     central = Catalog(target.catalog_path, warc_dir=target.warc_dir, batch_size=BATCH_SIZE)
     db = central.db
     try:
+        source.db.conn.execute("BEGIN")
         before = {table: db[table].count for table in _TABLES_COUNTED}
         with db.atomic():
-            urls = _touched_urls(source.db.conn, shard.waiting)
-            _remember_urls(db.conn, urls)
+            _remember_urls(db.conn, _touched_urls(source.db.conn, placed))
             crawls_before = _crawls_of_urls(db.conn)
             db.execute("CREATE TEMP TABLE merge_articles_before AS SELECT url, warc_filename, warc_offset, versions,"
                        " removed_at FROM main.articles WHERE url IN (SELECT url FROM temp.merge_urls)")
-            done.rows_read += _feed_captures(source.db.conn, central, shard.waiting)
-            done.rows_read += _feed_articles(source.db.conn, central, shard.waiting)
-            done.rows_read += _feed_errors(source.db.conn, central)
+            done.rows_read += _feed(source.db.conn, f"SELECT {', '.join(_CAPTURE_COLUMNS)} FROM captures",
+                                    central.add_capture, placed, done)
+            done.rows_read += _feed(source.db.conn, _SIGHTING_ARTICLES_SQL, central.add_article, placed, done)
             central.flush()
+            done.rows_read += _add_errors(source.db.conn, db)
             shard_crawls, done.crawls_updated = _merge_crawls(source.db.conn, db.conn)
             done.rows_read += len(shard_crawls)
             for crawl_id in sorted(shard_crawls | crawls_before | _crawls_of_urls(db.conn)):
@@ -332,32 +339,28 @@ def _fold_rows(shard: _Shard, target: DataDir, done: ShardMerge) -> None:
         raise
     finally:
         source.close()
-    for table in ("merge_urls", "merge_articles_before"):
-        db.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    for name in ("merge_urls", "merge_articles_before"):
+        db.execute(f"DROP TABLE IF EXISTS temp.{name}")
     central.close()
+    if done.rows_waiting:
+        done.skipped.append(f"{done.rows_waiting} rows of {shard.data.path} point into WARC files still being "
+                            "written; they wait for the next merge")
 
 
-def _waiting_clause(waiting: set[str], alias: str = "") -> tuple[str, list[str]]:
-    if not waiting:
-        return "", []
-    column = f"{alias}.warc_filename" if alias else "warc_filename"
-    return f" WHERE {column} NOT IN ({', '.join('?' for _ in waiting)})", sorted(waiting)
-
-
-def _touched_urls(source: sqlite3.Connection, waiting: set[str]) -> set[str]:
+def _touched_urls(source: sqlite3.Connection, placed: set[str]) -> set[str]:
     """URLs whose versions or removal the shard's rows can change (articles, and any capture telling presence)."""
-    where, params = _waiting_clause(waiting)
-    rows = source.execute(f"SELECT url FROM article_sightings{where} UNION SELECT url FROM captures{where}"
-                          f"{' AND' if where else ' WHERE'} (status BETWEEN 200 AND 299 OR status = 304"
-                          f" OR status IN ({', '.join(str(s) for s in GONE_STATUSES)}))", params + params)
-    return {row[0] for row in rows}
+    rows = source.execute(
+        "SELECT url, warc_filename FROM article_sightings UNION ALL SELECT url, warc_filename FROM captures"
+        " WHERE status BETWEEN 200 AND 299 OR status = 304"
+        f" OR status IN ({', '.join(str(s) for s in GONE_STATUSES)})")
+    return {url for url, name in rows if name in placed}
 
 
 def _remember_urls(central: sqlite3.Connection, urls: set[str]) -> None:
-    central.execute("CREATE TEMP TABLE IF NOT EXISTS merge_urls (url TEXT PRIMARY KEY)")
-    central.execute("DELETE FROM temp.merge_urls")
+    for name in ("merge_urls", "merge_articles_before"):
+        central.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    central.execute("CREATE TEMP TABLE merge_urls (url TEXT PRIMARY KEY)")
     central.executemany("INSERT INTO temp.merge_urls VALUES (?)", [[url] for url in urls])
-    central.execute("DROP TABLE IF EXISTS temp.merge_articles_before")
 
 
 def _crawls_of_urls(central: sqlite3.Connection) -> set[str]:
@@ -369,40 +372,33 @@ def _crawls_of_urls(central: sqlite3.Connection) -> set[str]:
     return {row[0] for row in rows if row[0] is not None}
 
 
-def _feed_captures(source: sqlite3.Connection, central: Catalog, waiting: set[str]) -> int:
-    where, params = _waiting_clause(waiting)
-    cursor = source.execute(f"SELECT {', '.join(_CAPTURE_COLUMNS)} FROM captures{where}", params)
-    read = 0
-    for row in cursor:
-        central.add_capture(dict(zip(_CAPTURE_COLUMNS, row)))
-        read += 1
-    return read
-
-
-def _feed_articles(source: sqlite3.Connection, central: Catalog, waiting: set[str]) -> int:
-    where, params = _waiting_clause(waiting, "s")
-    cursor = source.execute(_SIGHTING_ARTICLES_SQL + where, params)
+def _feed(source: sqlite3.Connection, sql: str, add, placed: set[str], done: ShardMerge) -> int:
+    """Queue every row of ``sql`` whose WARC file is placed; returns how many were queued."""
+    cursor = source.execute(sql)
     names = [description[0] for description in cursor.description]
-    read = 0
-    for row in cursor:
-        central.add_article(dict(zip(names, row)))
-        read += 1
-    return read
+    queued = 0
+    for values in cursor:
+        row = dict(zip(names, values))
+        if row["warc_filename"] in placed:
+            add(row)
+            queued += 1
+        else:
+            done.rows_waiting += 1
+    return queued
 
 
-def _feed_errors(source: sqlite3.Connection, central: Catalog) -> int:
+def _add_errors(source: sqlite3.Connection, central) -> int:
     """The shard's errors the central catalog lacks, as a multiset: merging twice adds none."""
-    key = "crawl_id, url, message, at"
-    wanted = Counter(source.execute(f"SELECT {key} FROM errors"))
+    key = ("crawl_id", "url", "message", "at")
+    wanted = Counter(source.execute(f"SELECT {', '.join(key)} FROM errors"))
     if not wanted:
         return 0
-    crawl_ids = sorted({row[0] for row in wanted if row[0] is not None})
-    held = Counter(row for row in central.db.conn.execute(
-        f"SELECT {key} FROM errors WHERE crawl_id IN ({', '.join('?' for _ in crawl_ids)}) OR crawl_id IS NULL",
-        crawl_ids))
-    for (crawl_id, url, message, at), count in sorted((wanted - held).items(), key=repr):
-        for _ in range(count):
-            central.add_error(crawl_id, url, message, now=datetime.fromisoformat(at))
+    crawl_ids = json.dumps(sorted({row[0] for row in wanted if row[0] is not None}))
+    held = Counter(central.execute(f"SELECT {', '.join(key)} FROM main.errors WHERE crawl_id IS NULL"
+                                   " OR crawl_id IN (SELECT value FROM json_each(?))", [crawl_ids]))
+    missing = [dict(zip(key, row)) for row, count in sorted((wanted - held).items(), key=repr) for _ in range(count)]
+    if missing:
+        central["errors"].insert_all(missing)
     return sum(wanted.values())
 
 

@@ -14,13 +14,13 @@ import sqlite3
 import subprocess
 import sys
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.catalog import Catalog, SCHEMA_DOC
+from archive.catalog import SCHEMA_DOC, Catalog
 from crawler.cli import cli
 from crawler.demo.portal import DemoPortal
 
@@ -30,6 +30,7 @@ CRAWL_SCRIPT = (
     "result = run_crawl(json.loads(sys.argv[1]), json.loads(sys.argv[2]))\n"
     "print(json.dumps([result.crawl_id, result.finish_reason]))\n"
 )
+NOON = datetime(2026, 11, 25, 12, tzinfo=UTC)
 CAPTURE_COLUMNS = ", ".join(c for c in SCHEMA_DOC["captures"] if c != "id")
 # Reindex cannot know a crawl's start, end, settings or errors: those are left out of the comparison.
 COMPARED = {
@@ -45,7 +46,7 @@ def crawl(urls, data, worker):
     settings = {"NEWSARCHIVE_DATA_DIR": str(data), "NEWSARCHIVE_WARC_PREFIX": f"newsarchive-{worker}",
                 "AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0}
     done = subprocess.run([sys.executable, "-c", CRAWL_SCRIPT, json.dumps(urls), json.dumps(settings)],
-                          capture_output=True, text=True, timeout=240)
+                          check=False, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     crawl_id, reason = json.loads(done.stdout.strip().splitlines()[-1])
     assert reason == "finished"
@@ -93,7 +94,7 @@ def nodes(tmp_path_factory):
     for path in [*(w1 / "warc").iterdir(), *(w2 / "warc").iterdir()]:
         shutil.copy2(path, union / "warc" / path.name)
     done = subprocess.run([sys.executable, "-m", "crawler.cli", "reindex", "--data", str(union), "--workers", "1"],
-                          capture_output=True, text=True, timeout=240)
+                          check=False, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     return {"w1": w1, "w2": w2, "reindexed": union / "catalog.db", "crawls": (first, second, third),
             "edited": edited, "removed": removed, "published": published}
@@ -160,7 +161,7 @@ def test_the_article_taken_down_is_marked_removed_by_the_crawl_that_found_it_gon
 
 
 def test_each_crawl_is_counted_again_over_every_nodes_rows(nodes, merged):
-    first, second, third = nodes["crawls"]
+    _, second, third = nodes["crawls"]
     sql = "SELECT id, new_articles, changed_articles, removed_articles FROM crawls WHERE id = ?"
     (alone,) = query(nodes["w2"] / "catalog.db", sql, [second])
     (together,) = query(merged / "catalog.db", sql, [second])
@@ -213,7 +214,7 @@ def test_with_move_the_shard_gives_up_its_files_once_the_rows_are_in(nodes, tmp_
 
 def test_a_warc_name_taken_by_a_different_file_is_refused_before_anything_is_written(nodes, tmp_path):
     central = tmp_path / "central"
-    taken = sorted((nodes["w2"] / "warc").iterdir())[0].name
+    taken = min((nodes["w2"] / "warc").iterdir()).name
     (central / "warc").mkdir(parents=True)
     (central / "warc" / taken).write_bytes(b"another file")
     result = merge(nodes["w1"], nodes["w2"], "--data", central)
@@ -243,7 +244,7 @@ def test_a_shard_without_a_usable_catalog_is_one_line_and_exit_1(nodes, tmp_path
 def test_an_open_warc_file_and_its_rows_wait_for_the_next_merge(nodes, tmp_path):
     shard, central = tmp_path / "w1", tmp_path / "central"
     shutil.copytree(nodes["w1"], shard)
-    later = sorted((shard / "warc").iterdir())[-1]
+    later = max((shard / "warc").iterdir())
     later.rename(later.with_name(later.name + ".open"))
     result = merge(shard, "--data", central)
     assert result.exit_code == 0, result.output
@@ -282,7 +283,7 @@ def test_errors_are_added_once_however_often_the_shard_is_merged(nodes, tmp_path
     shutil.copytree(nodes["w2"], shard)
     with Catalog(shard / "catalog.db", warc_dir=shard / "warc") as catalog:
         for url in ("http://a.example/1", "http://a.example/1", "http://a.example/2"):
-            catalog.add_error(second, url, "connection refused", now=datetime(2026, 11, 25, 12, tzinfo=timezone.utc))
+            catalog.add_error(second, url, "connection refused", now=datetime(2026, 11, 25, 12, tzinfo=UTC))
     for _ in range(2):
         assert merge(shard, "--data", central).exit_code == 0
     errors = query(central / "catalog.db", "SELECT url FROM errors WHERE crawl_id = ? ORDER BY url", [second])
