@@ -286,3 +286,15 @@ def test_the_profiles_page_budget_bounds_a_scrapy_crawl(tmp_path):
         fetched = [entry.path for entry in portal.requests("kk") if entry.path != "/robots.txt"]
     assert result.returncode == 0, result.stderr[-3000:]
     assert 0 < len(fetched) <= 5, fetched
+
+
+def test_links_outside_the_scope_cost_no_page_budget(tmp_path):
+    """The budget is spent on in-scope requests only: an out-of-scope link is refused before it counts."""
+    with DemoPortal(articles_per_site=12) as portal:
+        site = portal.sites["kk"]
+        (profile,), _ = parse_profiles(profile_text(site.start_url).replace("page_budget = 500", "page_budget = 30"))
+        result = run("-m", "scrapy", "crawl", "news", "-a", f"start_urls={site.start_url}",
+                     "-a", f"site_profile={profile.to_json()}", "-s", f"NEWSARCHIVE_DATA_DIR={tmp_path}", cwd=ROOT)
+        fetched = [entry.path for entry in portal.requests("kk") if entry.path != "/robots.txt"]
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(fetched) == 30, fetched

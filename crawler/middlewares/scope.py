@@ -85,16 +85,25 @@ class ProfileScopeMiddleware(BaseSpiderMiddleware):
 
     @staticmethod
     def allows(profile: SiteProfile, request, response) -> bool:
-        """In scope, or a discovery document or an in-scope page's attachment on the site's hosts."""
-        scope, url = profile.scope, request.url
-        if scope.contains(url):
-            return True
-        if not scope.has_host(url) or scope.excludes(url):
-            return False
-        kind = request.meta.get("newsarchive_kind")
-        if kind in DISCOVERY_KINDS:
-            return True
-        return kind in REQUISITE_KINDS and response is not None and scope.contains(response.url)
+        return in_profile_scope(profile, request.url, request.meta.get("newsarchive_kind"),
+                                response.url if response is not None else None)
+
+
+def in_profile_scope(profile: SiteProfile, url: str, kind: str | None, found_on: str | None = None) -> bool:
+    """In scope, or a discovery document or an in-scope page's attachment on the site's hosts.
+
+    The spider asks this before it counts a request against its budgets (so an
+    out-of-scope link costs no budget); the middleware asks again for requests
+    made elsewhere.
+    """
+    scope = profile.scope
+    if scope.contains(url):
+        return True
+    if not scope.has_host(url) or scope.excludes(url):
+        return False
+    if kind in DISCOVERY_KINDS:
+        return True
+    return kind in REQUISITE_KINDS and found_on is not None and scope.contains(found_on)
 
 
 class ProfileSettings:

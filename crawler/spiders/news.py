@@ -32,6 +32,7 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import replace
+from functools import cached_property
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
@@ -46,6 +47,8 @@ from archive.urls import SESSION_PARAMS, clean_url, origin
 from crawler.discovery import SKIPPED_SCHEMES, feed_urls, is_attachment, sitemap_entries, sitemap_urls
 from crawler.incremental import VALIDATORS_META, CrawlHistory, RecheckPolicy
 from crawler.items import ArchivedPage
+from crawler.middlewares.scope import SKIPPED_STAT as PROFILE_SKIPPED_STAT
+from crawler.middlewares.scope import crawl_profile, in_profile_scope
 from crawler.resume import archived_captures, archived_response, redirect_target
 
 # As archive.pagemeta reads it (rel token in any case, first non-empty href), so reindex agrees.
@@ -117,6 +120,11 @@ class NewsSpider(scrapy.Spider):
                                               old_days=settings.getint("NEWSARCHIVE_RECHECK_OLD_DAYS", 30))
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
         return spider
+
+    @cached_property
+    def profile(self):
+        """The site profile this crawl was given (``-a site_profile=<json>``), or None."""
+        return crawl_profile(self.crawler)
 
     # -- discovery -----------------------------------------------------------
 
@@ -334,13 +342,17 @@ class NewsSpider(scrapy.Spider):
             url = _absolute(response.url, href)
             if url is None:
                 continue
-            request = self.follow_url(url, callback, kind, **options)
+            request = self.follow_url(url, callback, kind, found_on=response.url, **options)
             if request is not None:
                 yield request
 
     def follow_url(self, url: str, callback, kind: str, priority: int = 0, *, lastmod: str | None = None,
-                   from_page: bool = False):
+                   from_page: bool = False, found_on: str | None = None):
         """A request for ``url`` if it is new, in scope, not a trap and within the budgets; else None.
+
+        Scope is the start URLs' origins, or with a site profile its scope
+        (hosts, path prefixes, exclusions; ``found_on``: the page that links
+        to it, for attachments), checked before the URL costs any budget.
 
         In an incremental crawl, a URL archived before is asked again only when
         ``crawler.incremental`` says so (``lastmod``: its sitemap date;
@@ -351,8 +363,12 @@ class NewsSpider(scrapy.Spider):
         site = origin(url)
         if url in self._seen:
             return None
-        if site not in self.scope:
+        profile = self.profile
+        if site not in self.scope and (profile is None or not profile.scope.has_host(url)):
             stats.inc_value("newsarchive/skipped/offsite")
+            return None
+        if profile is not None and not in_profile_scope(profile, url, kind, found_on):
+            stats.inc_value(PROFILE_SKIPPED_STAT)  # not marked seen: an in-scope page may link it as an attachment
             return None
         trap = trap_kind(url)
         if trap:
