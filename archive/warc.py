@@ -18,6 +18,7 @@ record, so any record can be read by seeking to its offset.
 from __future__ import annotations
 
 import base64
+import errno
 import fcntl
 import hashlib
 import io
@@ -199,7 +200,7 @@ class WarcWriter:
                 raise WarcWriteError(f"cannot create {self.open_path}: {exc.strerror}") from exc
         # Held until the file is closed: tells `verify --repair` this file is alive, not left by a crash.
         fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._writer = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
+        self._writer = WARCWriter(_WholeWrites(self._file), gzip=True, warc_version=WARC_VERSION)
         info = {"software": "newsarchive", "format": "WARC File Format 1.1",
                 "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
                 "hostname": self.hostname, **self.warcinfo}
@@ -340,6 +341,29 @@ class WarcWriter:
         length = self._file.tell() - offset
         self.bytes_written += length
         return offset, length
+
+
+class _WholeWrites:
+    """Writes every byte or raises: an unbuffered file may write only part (disk full, file size limit).
+
+    warcio ignores the count ``write`` returns, so a record cut by a short write would pass
+    for whole; writing the rest raises the error instead, and the exchange is cut back.
+    """
+
+    def __init__(self, raw: io.RawIOBase):
+        self.raw = raw
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        while view:
+            written = self.raw.write(view)
+            if not written:
+                raise OSError(errno.EIO, "the file took no more bytes")
+            view = view[written:]
+        return len(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
 
 
 def _status_and_headers(exchange: HttpExchange) -> _WireHeaders:
