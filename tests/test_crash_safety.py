@@ -12,6 +12,8 @@ from warcio.archiveiterator import ArchiveIterator
 from archive.catalog import Catalog
 from archive.errors import WarcWriteError
 from archive.records import open_record
+from archive.reindex import reindex
+from archive.verify import verify
 from archive.warc import HttpExchange, WarcWriter
 from crawler.demo.portal import DemoPortal
 
@@ -28,11 +30,38 @@ def read_all(directory):
     return kinds
 
 
+POINTERS = ("captures", "articles", "article_versions", "article_sightings")
+
+
 def assert_pointers_open(data, catalog):
-    for row in catalog.db.query("select url, warc_filename, warc_offset from captures "
-                                "union all select url, warc_filename, warc_offset from articles"):
+    """Every catalog row, article versions and sightings included, opens a record of its URL."""
+    rows = " union all ".join(f"select url, warc_filename, warc_offset from {table}" for table in POINTERS)
+    for row in catalog.db.query(rows):
         with open_record(data / "warc", row["warc_filename"], row["warc_offset"]) as record:
             assert record.rec_headers.get_header("WARC-Target-URI") == row["url"]
+
+
+def warcio_check(directory):
+    """``warcio check`` on every WARC file: an independent reader's verdict."""
+    paths = sorted(str(path) for path in directory.glob("*.warc.gz"))
+    result = subprocess.run([sys.executable, "-m", "warcio.cli", "check", *paths], capture_output=True, text=True)
+    assert paths and result.returncode == 0, result.stdout + result.stderr
+
+
+def crawl_under_a_file_size_limit(data, start_url, limit, *options):
+    """``newsarchive crawl`` in a process whose every file must stay under ``limit`` bytes (a disk filling up)."""
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "crawl", start_url, "--data", str(data),
+         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", *options],
+        capture_output=True, text=True, timeout=240, preexec_fn=limit_file_size)
+
+
+def error_lines(result):
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    return [line for line in result.stderr.splitlines() if line.startswith("Error")]
 
 
 @pytest.fixture
@@ -61,26 +90,63 @@ def test_a_failed_write_leaves_whole_exchanges_only(tmp_path, file_size_limit):
     assert kinds[-1] == "response"
 
 
-def test_a_crawl_that_cannot_write_stops_with_one_line_and_a_valid_archive(tmp_path):
+def test_a_write_the_limit_cuts_short_is_not_taken_for_a_whole_record(tmp_path, file_size_limit):
+    # The limit lands inside requests, responses and between them: the file system writes what
+    # fits and reports a short count, which must end the exchange like the error itself.
+    body = bytes(range(256)) * 40
+    for limit in range(20_000, 40_000, 503):
+        writer = WarcWriter(tmp_path / str(limit))
+        file_size_limit(limit)
+        with pytest.raises(WarcWriteError):
+            for i in range(100):
+                writer.write_exchange(HttpExchange(f"http://127.0.0.1/n/{i}", 200, [], body))
+        writer.close()
+        file_size_limit(resource.RLIM_INFINITY)
+        kinds = read_all(tmp_path / str(limit))
+        assert kinds[-1] == "response" and kinds.count("request") == kinds.count("response"), limit
+
+
+def test_a_crawl_whose_warc_cannot_be_written_stops_with_one_line_and_a_valid_archive(tmp_path):
     data = tmp_path / "data"
-
-    def limit_file_size():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (600_000, resource.RLIM_INFINITY))
-
-    with DemoPortal(articles_per_site=150) as portal:  # a WARC well past the limit, a catalog under it
-        result = subprocess.run(
-            [sys.executable, "-m", "crawler.cli", "crawl", portal.sites["kk"].start_url, "--data", str(data),
-             "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"],
-            capture_output=True, text=True, timeout=240, preexec_fn=limit_file_size)
-    assert result.returncode != 0
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1 and "File too large" in errors[0], result.stderr[-2000:]
-    assert "Traceback" not in result.stderr
+    with DemoPortal(articles_per_site=150) as portal:
+        # Archive only: the catalog (captures rows) stays far under the limit the WARC file reaches.
+        result = crawl_under_a_file_size_limit(data, portal.sites["kk"].start_url, 600_000, "--no-extract")
+    assert result.returncode == 1
+    errors = error_lines(result)
+    assert len(errors) == 1 and "File too large" in errors[0] and ".warc.gz.open" in errors[0], result.stderr
     assert not list((data / "warc").glob("*.open"))
     kinds = read_all(data / "warc")
     assert kinds.count("request") == kinds.count("response") > 10
+    warcio_check(data / "warc")
+    report = verify(data)
+    assert report.problems == [] and report.rows_checked == kinds.count("response")
     with Catalog(data / "catalog.db", read_only=True) as catalog:
-        assert_pointers_open(data, catalog)
+        (crawl,) = catalog.db.query("select status, pages from crawls")
+    assert crawl == {"status": "failed", "pages": kinds.count("response")}
+
+
+def test_a_crawl_whose_catalog_cannot_be_written_stops_with_one_line_and_a_valid_archive(tmp_path):
+    data = tmp_path / "data"
+    with DemoPortal(articles_per_site=150) as portal:
+        # Articles, their versions and full-text index grow the catalog's WAL far faster than the
+        # gzipped WARC grows: small batches make it reach the limit early, the WARC well under it.
+        result = crawl_under_a_file_size_limit(data, portal.sites["kk"].start_url, 600_000,
+                                               "-s", "NEWSARCHIVE_CATALOG_BATCH=40")
+    assert result.returncode == 1
+    errors = error_lines(result)
+    assert len(errors) == 1 and "cannot write to catalog" in errors[0], result.stderr
+    assert "newsarchive reindex" in errors[0]
+    assert not list((data / "warc").glob("*.open"))
+    kinds = read_all(data / "warc")
+    assert 10 < kinds.count("response") < 150  # it stopped: the site has 150 articles and their images
+    warcio_check(data / "warc")
+    with Catalog(data / "catalog.db", read_only=True) as catalog:
+        assert catalog.counts()["captures"] > 0
+        assert_pointers_open(data, catalog)  # what the catalog holds was written whole
+    missing = verify(data).problems
+    assert len(missing) == 1 and "not in captures (newsarchive reindex rebuilds the catalog)" in missing[0]
+    reindex(data, workers=1)
+    assert verify(data).ok
 
 
 def test_sigterm_finishes_in_flight_records_and_marks_the_crawl_interrupted(tmp_path):

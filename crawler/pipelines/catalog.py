@@ -7,6 +7,14 @@ spider callback); every page extraction judged an article becomes an
 the WARC files they point into durable, so no row ever points past the data on
 disk. A crawl of a site profile records the profile's id as ``site`` in the
 crawl's settings, so reports and the schedule can tell which site it was.
+
+A catalog that cannot be written (disk full, file size limit, a WARC file gone
+from under it) stops the crawl with one line, as a WARC write error does: going
+on would archive pages the catalog never indexes. Nothing more is queued after
+that; a transaction that failed wrote nothing, so every row already in the
+catalog points at a durable record, and ``newsarchive reindex`` indexes the
+rest. A write that only waited too long for another process's lock is retried
+at the next flush instead.
 """
 
 from __future__ import annotations
@@ -15,9 +23,11 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 
 from archive.catalog import Catalog, article_row
 from archive.datadir import DataDir
@@ -41,6 +51,7 @@ class CatalogPipeline:
         self.batch_size = batch_size
         self.catalog: Catalog | None = None
         self.crawl_id: str | None = None
+        self.write_error: str | None = None  # set once the catalog failed a write: the crawl is stopping
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -77,30 +88,67 @@ class CatalogPipeline:
                                                      crawl_id=spider.crawl_id)
 
     def capture_archived(self, capture, request, response):
-        if self.catalog is not None:
-            self.catalog.add_capture({**capture.as_row(), "crawl_id": self.crawl_id})
+        self._write(self.catalog.add_capture, {**capture.as_row(), "crawl_id": self.crawl_id})
 
     def fetch_failed(self, request, reason):
-        if self.catalog is not None:
-            self.catalog.add_error(self.crawl_id, request.url, reason)
+        self._write(self.catalog.add_error, self.crawl_id, request.url, reason)
 
     def process_item(self, item):
         if isinstance(item, ArchivedPage) and item.article is not None and item.article.is_article:
             capture = {**item.capture.as_row(), "crawl_id": item.crawl_id}
-            self.catalog.add_article(article_row(capture, item.article.as_dict()))
+            self._write(self.catalog.add_article, article_row(capture, item.article.as_dict()))
         return item
+
+    def _write(self, add, *args) -> None:
+        """Queue one row; a write the catalog cannot make stops the crawl (see the module docstring)."""
+        if self.catalog is None or self.write_error is not None:
+            return
+        try:
+            add(*args)
+        except (CatalogError, sqlite3.Error) as exc:
+            if _waited_for_a_lock(exc):
+                logger.warning("%s; the rows stay queued for the next flush", exc)
+                return
+            self._stop(f"{exc} (the WARC files are valid; index what they hold with: newsarchive reindex)")
+
+    def _stop(self, message: str) -> None:
+        self.write_error = message
+        logger.error("%s; stopping the crawl", message)
+        stats = self.crawler.stats
+        if not stats.get_value("newsarchive/stop_message"):  # a WARC write error that came first stays the line
+            stats.set_value("newsarchive/stop_message", message)
+        deferred_from_coro(_close_spider(self.crawler, "catalog_write_error"))
 
     def spider_closed(self, spider, reason):
         if self.catalog is None:
             return
         status = _CLOSE_STATUS.get(reason, "finished" if reason.startswith("closespider") else "failed")
         try:
-            self.catalog.finish_crawl(self.crawl_id, status)
-            self.catalog.close()
-        except CatalogError as exc:
+            try:
+                self.catalog.finish_crawl(self.crawl_id, status)
+            finally:
+                self.catalog.close()  # closes the connection even when its last flush fails
+        except (CatalogError, sqlite3.Error) as exc:
             # The WARC files hold everything; `newsarchive reindex` rebuilds what the catalog lost.
-            logger.error("%s; rebuild it with: newsarchive reindex", exc)
+            if self.write_error is None:
+                logger.error("%s; rebuild it with: newsarchive reindex", exc)
             stats = self.crawler.stats
             if not stats.get_value("newsarchive/stop_message"):
                 stats.set_value("newsarchive/stop_message", f"{exc} (rebuild it with: newsarchive reindex)")
         self.catalog = None
+
+
+def _waited_for_a_lock(exc: Exception) -> bool:
+    """Whether SQLite gave up waiting for another writer (busy or locked): worth a retry, not a stop.
+
+    CatalogError hides the sqlite3 error it wraps (``from None``) but keeps it as ``__context__``.
+    """
+    error = exc if isinstance(exc, sqlite3.Error) else exc.__context__
+    code = getattr(error, "sqlite_errorcode", None) if isinstance(error, sqlite3.OperationalError) else None
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # extended codes too
+
+
+async def _close_spider(crawler, reason: str) -> None:
+    """Close the spider (if it is already closing, this waits for that; if closed, does nothing)."""
+    if crawler.engine is not None and crawler.engine.spider is not None:
+        await crawler.engine.close_spider_async(reason=reason)
