@@ -46,7 +46,7 @@ _COUNTRY = re.compile(r"[A-Z]{2}")
 
 # key -> what it must be; the order is the order `sites add` writes them in.
 SITE_KEYS = ("extends", "name", "region", "country", "languages", "start_urls", "scope", "article_url_pattern",
-             "timezone", "cadence", "politeness", "page_budget", "boilerplate_selectors")
+             "timezone", "cadence", "politeness", "page_budget", "boilerplate_selectors", "render")
 SCOPE_KEYS = ("hosts", "path_prefixes", "exclude")
 
 
@@ -133,6 +133,7 @@ class SiteProfile:
     politeness: dict = field(default_factory=dict)  # Scrapy settings for this site's crawls
     page_budget: int = 0  # requests per crawl; 0: the crawler's default
     boilerplate_selectors: tuple[str, ...] = ()
+    render: bool = False  # load pages in headless Chromium (browser mode), for sites built by JavaScript
     extends: str | None = None
     line: int = 0  # of its [sites.<id>] header
 
@@ -153,7 +154,8 @@ class SiteProfile:
                       "exclude": list(self.scope.exclude)},
             "article_url_pattern": self.article_url_pattern, "timezone": self.timezone,
             "cadence": self.cadence.text, "politeness": dict(self.politeness), "page_budget": self.page_budget,
-            "boilerplate_selectors": list(self.boilerplate_selectors), "extends": self.extends, "line": self.line,
+            "boilerplate_selectors": list(self.boilerplate_selectors), "render": self.render,
+            "extends": self.extends, "line": self.line,
         }
         return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
 
@@ -326,12 +328,15 @@ def _site_profile(site_id: str, table, presets: dict, lines: KeyLines) -> SitePr
     selectors = strings("boilerplate_selectors")
     for selector in selectors:
         _check_selector(selector, at("boilerplate_selectors"))
+    render = values.get("render", False)
+    if not isinstance(render, bool):
+        raise _Invalid(at("render"), f"render must be true or false, not {render!r}")
     return SiteProfile(
         id=site_id, name=text("name") or site_id, start_urls=start_urls, scope=scope, cadence=cadence,
         timezone=zone_name, region=text("region"),
         country=text("country", pattern=_COUNTRY, hint="is not a two-letter country code (example: KZ)"),
         languages=languages, article_url_pattern=pattern, politeness=dict(politeness), page_budget=budget,
-        boilerplate_selectors=selectors, extends=extends, line=lines.line(here))
+        boilerplate_selectors=selectors, render=render, extends=extends, line=lines.line(here))
 
 
 def _scope(value, where: tuple, start_urls: tuple[str, ...], strings) -> Scope:

@@ -341,3 +341,35 @@ def test_api_rules_given_on_the_command_line_are_read_as_json():
     settings = Settings({"NEWSARCHIVE_RENDER_API_ARTICLES": json.dumps(API_ARTICLES)})
     (rule,) = ApiArticles.from_settings(settings).rules
     assert rule.paths == {"title": "title", "published": "publishDate", "text": "content", "language": "lang"}
+
+
+# -- the command line ----------------------------------------------------------
+
+def run_cli(*args, timeout=280):
+    return subprocess.run([sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+@pytest.mark.browser
+def test_a_site_profile_with_render_true_crawls_in_the_browser_from_the_command_line(tmp_path):
+    with SpaPortal(articles=8) as portal:
+        sites_file = tmp_path / "sites.toml"
+        sites_file.write_text(f'[sites.spa]\nstart_urls = ["{portal.site.start_url}"]\nrender = true\n'
+                              "politeness = { AUTOTHROTTLE_ENABLED = false, DOWNLOAD_DELAY = 0 }\n", encoding="utf-8")
+        result = run_cli("crawl", "--site", "spa", "--file", str(sites_file), "--data", str(tmp_path / "data"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    catalogued = articles_by_url(tmp_path / "data")
+    assert sorted(catalogued) == sorted(article.url for article in portal.site.articles)
+    assert {catalogued[a.url]["title"] for a in portal.site.articles} == {a.title for a in portal.site.articles}
+    browser_records = [h for kind, h, _, _ in records(tmp_path / "data")
+                       if kind == "response" and h.get_header(CAPTURE_HEADER)]
+    assert browser_records
+
+
+@pytest.mark.browser
+def test_render_on_the_command_line_renders_the_start_urls(tmp_path):
+    with SpaPortal(articles=3) as portal:
+        result = run_cli("crawl", "--render", portal.site.start_url, "--data", str(tmp_path / "data"),
+                         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(articles_by_url(tmp_path / "data")) == sorted(article.url for article in portal.site.articles)

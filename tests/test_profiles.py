@@ -305,3 +305,11 @@ def test_sites_check_names_a_misspelt_scrapy_setting_and_guesses_the_right_one(t
 def test_key_lines_ignore_brackets_in_strings_and_comments():
     lines = KeyLines(numbered('[sites.a]', 'exclude = ["[?&]page=", "#top"]  # drops [1', 'cadence = "6h"'))
     assert lines.line(("sites", "a", "cadence")) == 3
+
+
+def test_render_is_a_yes_or_no_that_survives_the_json_round_trip():
+    (profile,), errors = parse_profiles('[sites.spa]\nstart_urls = ["https://gov.example.kz/news"]\nrender = true\n')
+    assert not errors and profile.render
+    assert profile_from_json(profile.to_json()).render is True
+    _, errors = parse_profiles('[sites.spa]\nstart_urls = ["https://gov.example.kz/news"]\nrender = "yes"\n')
+    assert [str(error) for error in errors] == ['sites.toml:3: site "spa": render must be true or false, not \'yes\'']

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import click
 
 from archive.datadir import DataDir
+from archive.urls import origin
 from crawler.cli import cli, data_option
 
 
@@ -127,6 +128,9 @@ def _report(crawl: dict, data: DataDir) -> None:
               help="Continue the latest crawl that did not finish (killed or stopped), without refetching.")
 @click.option("--allow-private", is_flag=True,
               help="Also fetch private, loopback and link-local addresses outside the start URLs' hosts.")
+@click.option("--render", is_flag=True,
+              help="Browser mode: load pages in Debian's headless Chromium and archive every exchange they make "
+                   "(for sites whose news is built by JavaScript; needs pip install '.[render]').")
 @click.option("--redis", "redis_url", metavar="URL",
               help="Be one worker of a shared frontier in this Redis (scrapy-redis), e.g. redis://host:6379/0.")
 @click.option("--frontier", metavar="NAME", help="With --redis: the shared frontier's name (default: from the seeds).")
@@ -134,7 +138,7 @@ def _report(crawl: dict, data: DataDir) -> None:
               help="With --redis: this worker's id, also put in its WARC file names (default: host-pid).")
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (LOG_LEVEL=INFO).")
 def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_extract, settings, resume,
-          allow_private, verbose, site_id, sites_file, full, redis_url, frontier, worker):
+          allow_private, verbose, site_id, sites_file, full, render, redis_url, frontier, worker):
     """Crawl news sites from their start URLs into WARC files and the catalog.
 
     Polite by default: robots.txt and its Crawl-delay, AutoThrottle, one request
@@ -147,6 +151,7 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
         newsarchive crawl --site atyrau --file sites.toml --data ./data
         newsarchive crawl --resume --data ./data
         newsarchive crawl --redis redis://127.0.0.1:6379/0 --worker w1 https://example.kz/kk/news
+        newsarchive crawl --render https://www.gov.kz/memleket/entities/atyrau/press/news
     """
     profile = None
     if site_id:
@@ -169,6 +174,16 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
         overrides["NEWSARCHIVE_ALLOW_PRIVATE"] = True
     if full:
         overrides["NEWSARCHIVE_INCREMENTAL"] = False
+    if render or (profile is not None and profile.render):
+        try:
+            import scrapy_playwright  # noqa: F401
+        except ImportError:
+            raise click.ClickException("browser mode needs scrapy-playwright: pip install 'newsarchive[render]' "
+                                       "(and Debian's chromium: apt-get install chromium)") from None
+        from crawler.render import render_overrides
+
+        # --render renders every site; a profile's `render = true` renders its own start URLs' origins.
+        overrides.update(render_overrides(sites=None if render else sorted({origin(u) for u in urls})))
     if (frontier or worker) and not redis_url:
         raise click.UsageError("--frontier and --worker name a shared frontier: give --redis URL too")
     if redis_url:
