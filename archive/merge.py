@@ -132,10 +132,11 @@ def merge(shards: list[str | os.PathLike], central: str | os.PathLike, *, mode: 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     started = time.monotonic()
-    target = DataDir(central).prepare()
-    report = MergeReport(central=target.path, mode=mode)
-    surveyed = [_survey(DataDir(path), target) for path in _distinct(shards, target)]
+    target = DataDir(central)
+    surveyed = [_survey(DataDir(path)) for path in _distinct(shards, target)]
+    target.prepare()
     _check_names(surveyed, target)
+    report = MergeReport(central=target.path, mode=mode)
     for shard in surveyed:
         done = ShardMerge(shard.data.path, skipped=list(shard.skipped))
         _place_files(shard, target, mode, done)
@@ -161,7 +162,7 @@ def _distinct(shards, target: DataDir) -> list[Path]:
     return list(seen.values())
 
 
-def _survey(data: DataDir, target: DataDir) -> _Shard:
+def _survey(data: DataDir) -> _Shard:
     """Open the shard's catalog read-only and match its rows' WARC files with its ``warc/``."""
     fallback = f"run `newsarchive reindex --data {data.path}` first, then merge again"
     if not data.path.is_dir():
