@@ -46,10 +46,10 @@ DOWNLOADER_MIDDLEWARES = {
     # RFC 9309: an unreachable or 5xx robots.txt disallows the host, a 4xx allows it.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.robots.Rfc9309RobotsTxtMiddleware": 100,
-    # No request to a private/loopback/link-local address outside the seed hosts.
-    "crawler.middlewares.ssrf.PrivateAddressMiddleware": 940,
     # Incremental re-crawl: If-None-Match / If-Modified-Since from the validators of the latest capture.
     "crawler.middlewares.conditional.ConditionalRequestMiddleware": 930,
+    # No request to a private/loopback/link-local address outside the seed hosts.
+    "crawler.middlewares.ssrf.PrivateAddressMiddleware": 940,
     # Nearest the downloader: sees 3xx, retried and still-encoded responses.
     "crawler.middlewares.warc.WarcCaptureMiddleware": 950,
     # Cuts an oversized body at DOWNLOAD_MAXSIZE (before 950 archives it) instead of losing it.
