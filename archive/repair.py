@@ -8,7 +8,11 @@ or of the opening warcinfo record when no exchange completed. Everything kept
 was written whole before the cut, so it is valid WARC; the file is then made
 durable and given its final name. Catalog rows are written only after their
 records are on disk, so none should point past the cut; any that do are
-deleted and counted.
+deleted and counted: captures and article sightings go, an article is
+re-pointed at its latest capture left (or goes with its last one), and the
+versions and removal marks of the URLs concerned are derived again from what
+is left (archive.versions.rederive), as if the lost captures had never been
+indexed.
 
 A file a live crawl is still writing is never touched: the writer holds an
 exclusive ``flock`` on it, and repair skips any file it cannot lock.
@@ -17,6 +21,7 @@ exclusive ``flock`` on it, and repair skips any file it cannot lock.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +30,7 @@ from archive.catalog import Catalog
 from archive.datadir import DataDir, fsync_directory
 from archive.errors import CatalogError, DataDirError
 from archive.warc import OPEN_SUFFIX
+from archive.versions import rederive
 from archive.warcscan import WarcFormatError, scan_warc
 
 # Record types that end an exchange: after one of them the file is a valid WARC.
@@ -41,6 +47,7 @@ class RepairResult:
     cut_bytes: int = 0
     records_kept: int = 0
     rows_deleted: int = 0
+    rows_repointed: int = 0  # articles and article versions moved to an earlier capture of their URL
     skipped: str | None = None  # why the file was left as it was
     removed: bool = False
 
@@ -48,6 +55,8 @@ class RepairResult:
         if self.skipped:
             return f"{self.open_name}: left alone ({self.skipped})"
         rows = f"; {self.rows_deleted} catalog rows past the cut deleted" if self.rows_deleted else ""
+        if self.rows_repointed:
+            rows += f"{',' if rows else ';'} {self.rows_repointed} re-pointed at earlier captures"
         if self.removed:
             return f"{self.open_name}: removed, no complete record in it ({self.cut_bytes} bytes){rows}"
         return (f"{self.open_name} -> {self.final_name}: kept {self.records_kept} records"
@@ -115,16 +124,59 @@ def last_complete_exchange(path: Path) -> tuple[int, int]:
     return cut, kept
 
 
+_PAST_THE_CUT = "warc_filename = ? AND warc_offset + warc_length > ?"
+_POINTING_TABLES = ("captures", "article_sightings", "articles", "article_versions")
+
+# An article whose capture was cut takes its latest capture left, with the text of that capture's version.
+_REPOINT_ARTICLE_SQL = f"""
+UPDATE articles AS a SET (title, published, modified, language, author, description, text, warc_filename,
+                          warc_offset, warc_length, payload_digest, fetched_at, crawl_id) = (
+    SELECT v.title, v.published, s.modified, s.language, s.author, s.description, v.text, s.warc_filename,
+           s.warc_offset, s.warc_length, s.payload_digest, s.fetched_at, s.crawl_id
+    FROM article_sightings s JOIN article_versions v ON v.url = s.url AND v.content_digest = s.content_digest
+    WHERE s.url = a.url ORDER BY s.fetched_at DESC, s.warc_filename DESC, s.warc_offset DESC, v.version LIMIT 1)
+WHERE {_PAST_THE_CUT} AND EXISTS (SELECT 1 FROM article_sightings s WHERE s.url = a.url)
+"""
+
+
 def _delete_rows_past_cuts(catalog_path: Path, cuts: dict[str, RepairResult]) -> None:
+    """Rows pointing past a cut go or move to an earlier capture, in one transaction (module docstring)."""
     try:
         catalog = Catalog(catalog_path)
     except CatalogError:
         return  # verify reports the catalog; the WARC files are repaired regardless
     with catalog:
-        with catalog.db.atomic():
+        db = catalog.db
+        with db.atomic():
+            past = {name: [name, result.kept_bytes] for name, result in cuts.items()}
+            urls = {url for name in cuts for table in _POINTING_TABLES
+                    for (url,) in db.execute(f"SELECT url FROM {table} WHERE {_PAST_THE_CUT}", past[name])}
+            if not urls:
+                return
+            versions_past = {name: _count(db, "article_versions", past[name]) for name in cuts}
+            versions_before = _versions_of(db, urls)
             for name, result in cuts.items():
-                for table in ("captures", "articles"):
-                    deleted = catalog.db.execute(
-                        f"DELETE FROM {table} WHERE warc_filename = ? AND warc_offset + warc_length > ?",
-                        [name, result.kept_bytes])
-                    result.rows_deleted += deleted.rowcount
+                for table in ("captures", "article_sightings"):
+                    result.rows_deleted += db.execute(f"DELETE FROM {table} WHERE {_PAST_THE_CUT}",
+                                                      past[name]).rowcount
+            for name, result in cuts.items():  # every cut sighting is gone: the latest left is the one to keep
+                result.rows_repointed += db.execute(_REPOINT_ARTICLE_SQL, past[name]).rowcount
+                result.rows_deleted += db.execute(f"DELETE FROM articles WHERE {_PAST_THE_CUT}", past[name]).rowcount
+            rederive(db.conn, sorted(urls))
+            # Each version row past a cut is either gone or re-pointed; a merge of two runs may drop more.
+            versions_lost = versions_before - _versions_of(db, urls)
+            for name, result in cuts.items():
+                lost_here = min(versions_lost, versions_past[name])
+                result.rows_deleted += lost_here
+                result.rows_repointed += versions_past[name] - lost_here
+                versions_lost -= lost_here
+            next(iter(cuts.values())).rows_deleted += versions_lost
+
+
+def _count(db, table: str, past: list) -> int:
+    return db.execute(f"SELECT count(*) FROM {table} WHERE {_PAST_THE_CUT}", past).fetchone()[0]
+
+
+def _versions_of(db, urls: set[str]) -> int:
+    return db.execute("SELECT count(*) FROM article_versions WHERE url IN (SELECT value FROM json_each(?))",
+                      [json.dumps(sorted(urls))]).fetchone()[0]

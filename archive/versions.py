@@ -202,6 +202,38 @@ def record_batch(conn: sqlite3.Connection, articles: list[dict], captures: list[
     conn.execute(_APPLY_STATE_SQL)
 
 
+# Versions past the last start a recomputation found: left over when sightings were deleted.
+_SURPLUS_VERSIONS_SQL = f"""
+DELETE FROM main.article_versions AS v
+WHERE v.url IN (SELECT url FROM temp.versions_touched) AND v.version > (
+    SELECT count(*) FROM (
+        SELECT s.content_digest, lag(s.content_digest) OVER (ORDER BY {_ORDER}) AS previous
+        FROM main.article_sightings s WHERE s.url = v.url)
+    WHERE previous IS NULL OR previous != content_digest)
+"""
+
+
+def rederive(conn: sqlite3.Connection, urls) -> None:
+    """Versions and removal state of ``urls`` again, from the sightings and captures they have left.
+
+    For a caller that deleted sightings or captures (``verify --repair`` drops
+    rows pointing past a cut WARC tail): versions are renumbered as if the
+    deleted captures had never been indexed, each keeping the text its digest
+    already has. Runs inside the caller's transaction.
+    """
+    for statement in _TEMP_TABLES:
+        conn.execute(statement)
+    for table in ("batch_articles", "versions_touched", "presence_touched", "version_changes", "article_state"):
+        conn.execute(f"DELETE FROM temp.{table}")
+    conn.executemany("INSERT OR IGNORE INTO temp.versions_touched VALUES (?)", [[url] for url in urls])
+    conn.execute(_VERSION_CHANGES_SQL)
+    conn.execute(_VERSION_TEXT_SQL)  # before any row is rewritten: every digest left has its text in a version
+    conn.execute(_UPSERT_VERSIONS_SQL)
+    conn.execute(_SURPLUS_VERSIONS_SQL)
+    conn.execute(_STATE_SQL)
+    conn.execute(_APPLY_STATE_SQL)
+
+
 def _batch_value(article: dict, column: str):
     if column == "content_digest":
         return content_digest(article["title"], article["published"], article["text"])

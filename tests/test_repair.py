@@ -12,14 +12,19 @@ import subprocess
 import sys
 import time
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.catalog import Catalog, article_row
 from archive.repair import repair_open_files
 from archive.verify import verify
+from archive.warc import WarcWriter
 from archive.warcscan import scan_warc
 from crawler.demo.portal import DemoPortal
-from warcs.archives import catalogue, page_exchange, pinned_writer
+from warcs.archives import CRAWL_ID, SEED, START, catalogue, page_exchange, pinned_writer
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +107,123 @@ def test_catalog_rows_past_the_cut_are_deleted_and_counted(tmp_path, open_file):
     assert result.rows_deleted == 1
     assert result.describe() == (f"{name}.open -> {name}: kept 5 records ({records[4][2]} bytes),"
                                  f" cut {records[-1][2] - 10 - records[4][2]} bytes; 1 catalog rows past the cut deleted")
+    assert verify(tmp_path).ok
+
+
+# -- article versions and removals past the cut --------------------------------------------
+
+
+def catalogue_pages(data_dir, pages):
+    """What the crawl's pipeline writes: a captures row per capture, an articles row per (capture, text)."""
+    with Catalog(data_dir / "catalog.db", warc_dir=data_dir / "warc") as catalog:
+        catalog.start_crawl([SEED], crawl_id=CRAWL_ID, now=START)
+        for capture, text in pages:
+            row = {**capture.as_row(), "crawl_id": CRAWL_ID}
+            catalog.add_capture(row)
+            if text is not None:
+                catalog.add_article(article_row(row, {"title": "Мектеп ашылды", "published": "2026-11-20",
+                                                      "modified": None, "language": "kk", "author": None,
+                                                      "description": None, "text": text}))
+        catalog.finish_crawl(CRAWL_ID, "finished", now=START + timedelta(hours=1))
+
+
+def left_open_with_its_last_record_cut(writer):
+    """Close ``writer``'s file, then put it back as a killed crawl leaves it: .open, its last record cut."""
+    writer.sync()
+    name, data = writer.filename, writer.open_path.read_bytes()
+    writer.close()
+    (writer.directory / name).unlink()
+    (writer.directory / (name + ".open")).write_bytes(data[:-10])
+    return name
+
+
+def catalog_rows(data_dir, sql, params=()):
+    with Catalog(data_dir / "catalog.db", read_only=True) as catalog:
+        return list(catalog.db.query(sql, params))
+
+
+def later(minutes):
+    return START + timedelta(minutes=minutes)
+
+
+def test_a_version_whose_only_capture_is_cut_goes_and_the_article_returns_to_the_version_before(tmp_path):
+    with pinned_writer(tmp_path / "warc") as writer:
+        first = writer.write_exchange(page_exchange(1))
+        other = writer.write_exchange(page_exchange(2))
+        edited = writer.write_exchange(page_exchange(1, when=later(30)))
+        catalogue_pages(tmp_path, [(first, "Бірінші мәтін."), (other, "Басқа мақала."), (edited, "Түзетілген мәтін.")])
+        left_open_with_its_last_record_cut(writer)
+    assert catalog_rows(tmp_path, "select versions from articles where url = ?", [first.url]) == [{"versions": 2}]
+
+    (result,) = repair_open_files(tmp_path)
+
+    assert (result.rows_deleted, result.rows_repointed) == (3, 1)  # capture, sighting, version 2; the article
+    assert result.describe().endswith("; 3 catalog rows past the cut deleted, 1 re-pointed at earlier captures")
+    (article,) = catalog_rows(tmp_path, "select * from articles where url = ?", [first.url])
+    assert (article["text"], article["versions"], article["warc_offset"]) == ("Бірінші мәтін.", 1, first.warc_offset)
+    assert article["fetched_at"] == first.fetched_at
+    assert [row["version"] for row in catalog_rows(tmp_path, "select version from article_versions"
+                                                   " where url = ?", [first.url])] == [1]
+    assert verify(tmp_path).ok
+
+
+def test_a_version_whose_first_capture_is_cut_moves_to_its_next_capture_in_another_file(tmp_path):
+    # Two workers of one crawl, each writing its own file; the one killed saw the new text first.
+    killed = pinned_writer(tmp_path / "warc")
+    first = killed.write_exchange(page_exchange(1))
+    with WarcWriter(tmp_path / "warc", hostname="survivor") as survivor:
+        seen_again = survivor.write_exchange(page_exchange(1, when=later(40)))
+    edited = killed.write_exchange(page_exchange(1, when=later(30)))
+    catalogue_pages(tmp_path, [(first, "Бірінші мәтін."), (edited, "Түзетілген мәтін."),
+                               (seen_again, "Түзетілген мәтін.")])
+    left_open_with_its_last_record_cut(killed)
+
+    (result,) = repair_open_files(tmp_path)
+
+    assert (result.rows_deleted, result.rows_repointed) == (2, 1)  # capture and sighting; version 2 moved
+    versions = catalog_rows(tmp_path, "select version, text, warc_filename, warc_offset, fetched_at"
+                                      " from article_versions where url = ? order by version", [first.url])
+    assert [(v["version"], v["text"]) for v in versions] == [(1, "Бірінші мәтін."), (2, "Түзетілген мәтін.")]
+    assert (versions[1]["warc_filename"], versions[1]["warc_offset"], versions[1]["fetched_at"]) == \
+        (seen_again.warc_filename, seen_again.warc_offset, seen_again.fetched_at)
+    (article,) = catalog_rows(tmp_path, "select versions, warc_offset from articles where url = ?", [first.url])
+    assert article == {"versions": 2, "warc_offset": seen_again.warc_offset}
+    assert verify(tmp_path).ok
+
+
+def test_two_runs_of_one_text_merge_into_one_version_when_the_text_between_them_is_cut(tmp_path):
+    killed = pinned_writer(tmp_path / "warc")
+    first = killed.write_exchange(page_exchange(1))
+    with WarcWriter(tmp_path / "warc", hostname="survivor") as survivor:
+        back = survivor.write_exchange(page_exchange(1, when=later(40)))
+    edited = killed.write_exchange(page_exchange(1, when=later(30)))
+    catalogue_pages(tmp_path, [(first, "Бірінші мәтін."), (edited, "Түзетілген мәтін."), (back, "Бірінші мәтін.")])
+    assert len(catalog_rows(tmp_path, "select 1 from article_versions")) == 3
+    left_open_with_its_last_record_cut(killed)
+
+    (result,) = repair_open_files(tmp_path)
+
+    assert (result.rows_deleted, result.rows_repointed) == (4, 0)  # capture, sighting, versions 2 and 3
+    versions = catalog_rows(tmp_path, "select version, text, warc_offset from article_versions where url = ?",
+                            [first.url])
+    assert versions == [{"version": 1, "text": "Бірінші мәтін.", "warc_offset": first.warc_offset}]
+    assert catalog_rows(tmp_path, "select versions from articles") == [{"versions": 1}]
+    assert verify(tmp_path).ok
+
+
+def test_a_removal_found_past_the_cut_is_undone(tmp_path):
+    with pinned_writer(tmp_path / "warc") as writer:
+        first = writer.write_exchange(page_exchange(1))
+        gone = writer.write_exchange(replace(page_exchange(1, when=later(30)), status=404))
+        catalogue_pages(tmp_path, [(first, "Бірінші мәтін."), (gone, None)])
+        left_open_with_its_last_record_cut(writer)
+    assert catalog_rows(tmp_path, "select removed_at from articles") == [{"removed_at": gone.fetched_at}]
+
+    (result,) = repair_open_files(tmp_path)
+
+    assert result.rows_deleted == 1
+    assert catalog_rows(tmp_path, "select removed_at, removed_crawl_id, versions from articles") == [
+        {"removed_at": None, "removed_crawl_id": None, "versions": 1}]
     assert verify(tmp_path).ok
 
 
