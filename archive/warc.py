@@ -24,11 +24,11 @@ import hashlib
 import io
 import os
 import socket
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http import HTTPStatus
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
@@ -241,25 +241,28 @@ class WarcWriter:
 
     # -- records -----------------------------------------------------------
 
-    def write_exchange(self, exchange: HttpExchange, revisit_of: RevisitOf | None = None) -> Capture:
+    def write_exchange(self, exchange: HttpExchange, revisit_of: RevisitOf | None = None, *,
+                       warc_headers: Iterable[tuple[str, str]] = ()) -> Capture:
         """Append a request and a response record; return where the response lies.
 
         With ``revisit_of``, the response is written as a WARC/1.1 ``revisit``
         record (identical-payload-digest profile, or server-not-modified for a
-        304): its HTTP headers are kept, its payload is not.
+        304): its HTTP headers are kept, its payload is not. ``warc_headers`` are
+        added to both records' WARC headers (e.g. how a browser capture was made).
         """
-        if self._file is None or self._file.tell() >= self.max_size:
-            self.close()
-            self._open_next_file()
-        assert self._writer is not None
+        self._ready()
         moment = exchange.fetched_at or self._clock()
         date = warc_date(moment)
+        extra = tuple(warc_headers)
 
         if revisit_of is not None:
             response = self._revisit_record(exchange, date, revisit_of)
         else:
             response = self._response_record(exchange, date)
         request = self._request_record(exchange, date)
+        for record in (response, request):
+            for name, value in extra:
+                record.rec_headers.add_header(name, value)
         response_id = response.rec_headers.get_header("WARC-Record-ID")
         request.rec_headers.add_header("WARC-Concurrent-To", response_id)
         response.rec_headers.add_header("WARC-Concurrent-To", request.rec_headers.get_header("WARC-Record-ID"))
@@ -287,6 +290,30 @@ class WarcWriter:
             etag=exchange.header("ETag"),
             last_modified=exchange.header("Last-Modified"),
         )
+
+    def write_record(self, url: str, rec_type: str, payload: bytes, *, content_type: str,
+                     warc_headers: Iterable[tuple[str, str]] = ()) -> tuple[str, int, int]:
+        """Append one record without HTTP headers (a ``conversion``, ``resource``, ``metadata``...).
+
+        ``warc_headers`` are added as given (``WARC-Refers-To`` for a conversion, say);
+        WARC-Date is the writer's clock. Returns (file name, offset, length) of the record.
+        """
+        self._ready()
+        record = self._writer.create_warc_record(
+            url, rec_type, payload=io.BytesIO(payload), length=len(payload), warc_content_type=content_type,
+            warc_headers_dict={"WARC-Date": warc_date(self._clock())})
+        self._pin(record.rec_headers)
+        for name, value in warc_headers:
+            record.rec_headers.add_header(name, value)
+        offset, length = self._write(record)
+        return self.filename, offset, length
+
+    def _ready(self) -> None:
+        """Open the first file, or the next one once the current file has reached ``max_size``."""
+        if self._file is None or self._file.tell() >= self.max_size:
+            self.close()
+            self._open_next_file()
+        assert self._writer is not None
 
     def _response_record(self, exchange: HttpExchange, date: str):
         warc_headers = _warc_headers(exchange, date)

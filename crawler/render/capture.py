@@ -22,10 +22,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from io import BytesIO
 from urllib.parse import urlsplit
 
-from archive.warc import Capture, HttpExchange, WarcWriter, warc_date
+from archive.warc import Capture, HttpExchange
 
 logger = logging.getLogger(__name__)
 
@@ -66,49 +65,6 @@ def browser_exchange(url: str, status: int, reason: str, response_headers: list[
     return exchange, ([(DECODED_HEADER, "; ".join(decoded))] if decoded else [])
 
 
-class BrowserWarcWriter(WarcWriter):
-    """A WarcWriter that can add WARC headers to an exchange's records and write conversion records."""
-
-    _extra_headers: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def like(cls, writer: WarcWriter) -> BrowserWarcWriter:
-        """A browser writer with the same directory, naming, rotation and warcinfo as ``writer``."""
-        return cls(writer.directory, prefix=writer.prefix, max_size=writer.max_size, warcinfo=writer.warcinfo,
-                   hostname=writer.hostname, clock=writer._clock, record_ids=writer._record_ids,
-                   on_close=writer.on_close)
-
-    def write_exchange(self, exchange, revisit_of=None, *, warc_headers: list[tuple[str, str]] = ()) -> Capture:
-        self._extra_headers = tuple(warc_headers)
-        try:
-            return super().write_exchange(exchange, revisit_of)
-        finally:
-            self._extra_headers = ()
-
-    def _pin(self, rec_headers) -> None:
-        super()._pin(rec_headers)
-        if rec_headers.get_header("WARC-Type") != "warcinfo":
-            for name, value in self._extra_headers:
-                rec_headers.add_header(name, value)
-
-    def write_conversion(self, url: str, body: bytes, *, refers_to: str, content_type: str,
-                         warc_headers: list[tuple[str, str]] = ()) -> tuple[str, int]:
-        """A ``conversion`` record (e.g. a rendered DOM) derived from record ``refers_to``; (file, offset)."""
-        if self._file is None or self._file.tell() >= self.max_size:
-            self.close()
-            self._open_next_file()
-        headers = {"WARC-Date": warc_date(self._clock()), "WARC-Refers-To": refers_to}
-        record = self._writer.create_warc_record(url, "conversion", payload=BytesIO(body), length=len(body),
-                                                 warc_content_type=content_type, warc_headers_dict=headers)
-        self._extra_headers = tuple(warc_headers)
-        try:
-            self._pin(record.rec_headers)
-        finally:
-            self._extra_headers = ()
-        offset, _ = self._write(record)
-        return self.filename, offset
-
-
 class PageCapture:
     """Follows one browser page: archives each exchange as it completes, knows when the page is quiet.
 
@@ -117,7 +73,7 @@ class PageCapture:
     """
 
     def __init__(self, page, archive: Callable[[HttpExchange, list, str], Capture | None],
-                 on_json: Callable[[str, bytes], None] | None = None):
+                 on_json: Callable[[str, bytes, str], None] | None = None):
         self.page = page
         self._archive = archive
         self._on_json = on_json
@@ -178,7 +134,7 @@ class PageCapture:
         if is_document and not 300 <= response.status < 400:
             self.document = capture
         if self._on_json and body and "json" in (exchange.content_type() or ""):
-            self._on_json(response.url, body)
+            self._on_json(response.url, body, capture.record_id)
 
     async def wait_quiet(self, quiet: float, deadline: float) -> bool:
         """Until no request has been in flight for ``quiet`` seconds (True), or the deadline (False)."""

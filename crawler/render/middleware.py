@@ -26,6 +26,7 @@ from scrapy.http import Headers, Request
 from scrapy.responsetypes import responsetypes
 from scrapy_playwright.page import PageMethod
 
+from archive import apifields
 from archive.errors import WarcWriteError
 from archive.urls import origin
 from archive.warc import Capture, HttpExchange
@@ -33,7 +34,7 @@ from crawler import signals as archive_signals
 from crawler.incremental import VALIDATORS_META
 from crawler.middlewares.warc import WarcCaptureMiddleware
 from crawler.render.api import ApiArticles
-from crawler.render.capture import CAPTURE_HEADER, BrowserWarcWriter, PageCapture, settle
+from crawler.render.capture import CAPTURE_HEADER, PageCapture, settle
 from crawler.render.guard import AddressGuard
 from crawler.render.handler import PAGE_KEY
 
@@ -49,7 +50,6 @@ class BrowserWarcCaptureMiddleware(WarcCaptureMiddleware):
     def from_crawler(cls, crawler):
         middleware = super().from_crawler(crawler)
         settings = crawler.settings
-        middleware.writer = BrowserWarcWriter.like(middleware.writer)
         middleware.writer.warcinfo["newsarchive-capture"] = (
             "HTML pages of the render sites are loaded in Chromium: their records carry "
             f"{CAPTURE_HEADER}: browser, a decoded body, the browser's header list and an assumed HTTP/1.1; "
@@ -60,6 +60,8 @@ class BrowserWarcCaptureMiddleware(WarcCaptureMiddleware):
         middleware.load_more = settings.getint("NEWSARCHIVE_RENDER_LOAD_MORE")
         middleware.load_more_selector = settings.get("NEWSARCHIVE_RENDER_LOAD_MORE_SELECTOR")
         middleware.api_articles = ApiArticles.from_settings(settings)
+        if middleware.api_articles:  # so that `newsarchive reindex` maps the archived JSON as this crawl did
+            middleware.writer.warcinfo[apifields.WARCINFO_FIELD] = apifields.rules_to_json(middleware.api_articles.rules)
         crawler.newsarchive_api_articles = middleware.api_articles  # read by ApiArticlePipeline
         middleware.capture_method = f"browser; chromium; playwright/{version('playwright')}"
         middleware.browser_archived = set()  # URLs of full responses the browser archived
@@ -108,8 +110,8 @@ class BrowserWarcCaptureMiddleware(WarcCaptureMiddleware):
         def archive(exchange, notes, resource_type):
             return self.archive_browser_exchange(exchange, notes, resource_type)
 
-        def on_json(url, body):
-            self.api_articles.seen(page_url, url, body)
+        def on_json(url, body, record_id):
+            self.api_articles.seen(page_url, url, body, record_id)
 
         request.meta[CAPTURE_KEY] = PageCapture(page, archive, on_json if self.api_articles else None)
 
@@ -166,16 +168,18 @@ class BrowserWarcCaptureMiddleware(WarcCaptureMiddleware):
             self.stats.inc_value("newsarchive/render/no_document")
             return super().process_response(request, response)
         self.stats.inc_value("newsarchive/render/clicks", page_capture.clicks)
+        if self.api_articles and response.url != request.url:
+            self.api_articles.alias(request.url, response.url)
         if self.write_error is None:
+            headers = [("WARC-Refers-To", document.record_id), (CAPTURE_HEADER, f"{self.capture_method}; rendered DOM")]
+            api_record = self.api_articles.source(response.url) if self.api_articles else None
+            if api_record is not None:
+                headers.append((apifields.SOURCE_HEADER, api_record))
             try:
-                self.writer.write_conversion(
-                    response.url, response.body, refers_to=document.record_id,
-                    content_type=f"text/html; charset={response.encoding}",
-                    warc_headers=[(CAPTURE_HEADER, f"{self.capture_method}; rendered DOM")])
+                self.writer.write_record(response.url, "conversion", response.body,
+                                         content_type=f"text/html; charset={response.encoding}", warc_headers=headers)
                 self.stats.inc_value("warc/conversion")
             except WarcWriteError as exc:
                 self._stop_after_write_error(exc)
-        if self.api_articles and response.url != request.url:
-            self.api_articles.alias(request.url, response.url)
         request.meta["warc_capture"] = document
         return response
