@@ -29,11 +29,22 @@ DEFAULT_PORT = 8001
 SQL_TIME_LIMIT_MS = 5000
 TABLE_TITLES = {
     "articles": "Articles: one row per article (its latest capture)",
+    "article_versions": "Article versions: every text an article has had, oldest first",
+    "article_sightings": "Article sightings: every capture of an article",
     "captures": "Captures: every archived HTTP response",
     "crawls": "Crawls",
     "errors": "Fetch errors",
     "meta": "Catalog settings",
     "sites": "Sites and their regions",
+}
+
+TABLE_DESCRIPTIONS = {
+    "article_versions": "A new version is kept when the title, published date or text of an article changes; "
+                        "each points at the first capture that showed it. `newsarchive history URL` shows the "
+                        "differences between them.",
+    "article_sightings": "Every capture judged an article, with a digest of what it showed: equal digests in a row "
+                         "are one version. A page whose layout changed but whose article did not is a sighting, "
+                         "not a version.",
 }
 
 
@@ -58,6 +69,8 @@ def datasette_metadata(database: str = "catalog") -> dict:
         "label_column": "title",
     })
     tables["captures"].update({"facets": ["status", "record_type"], "sort_desc": "fetched_at"})
+    for table, description in TABLE_DESCRIPTIONS.items():
+        tables[table].update({"description": description, "sort_desc": "fetched_at"})
     tables["articles_fts"] = {"hidden": True}
     for suffix in ("config", "data", "docsize", "idx"):
         tables[f"articles_fts_{suffix}"] = {"hidden": True}

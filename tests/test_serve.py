@@ -65,6 +65,19 @@ def test_column_descriptions_come_from_the_schema_docs(server):
     assert articles["facets"] == ["site", "language", "month"]
 
 
+def test_article_versions_and_sightings_are_served_titled_and_described(server):
+    tables = get(server, "-/metadata.json")["databases"]["catalog"]["tables"]
+    for table, title in (("article_versions", "Article versions"), ("article_sightings", "Article sightings")):
+        assert tables[table]["title"].startswith(title + ": ")
+        assert tables[table]["description"]
+        assert tables[table]["columns"]["warc_offset"] == SCHEMA_DOC[table]["warc_offset"]
+        page = get(server, f"catalog/{table}.json")
+        assert page["human_description_en"].startswith("sorted by fetched_at descending")
+        assert {row[0] for row in page["rows"]} >= {url_of("primaries-kk"), url_of("school-en")}
+        with urllib.request.urlopen(server.base_url + f"catalog/{table}", timeout=30) as answer:
+            assert f"<h1>{tables[table]['title']}</h1>" in answer.read().decode()
+
+
 def test_views_are_browsable(server):
     rows = get(server, "catalog/articles_by_site_month.json", _shape="array")
     assert {"site", "month", "language", "articles"} <= set(rows[0])
