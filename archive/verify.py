@@ -3,7 +3,8 @@
 Every WARC file of ``<data>/warc`` is streamed (archive.warcscan: never a whole
 file or record in memory) and every record's digests are recomputed. What must
 hold across records and files (unique record ids, request/response pairs,
-revisits naming a real original, catalog rows opening the record they name) is
+revisits naming a real original, catalog rows opening the record they name:
+captures, articles, and article versions and sightings) is
 checked afterwards with SQL, over an index of the records kept in a temporary
 SQLite file rather than in memory, so the cost stays flat however big the
 archive grows. A bad file is one problem and the others are still read.
@@ -259,6 +260,11 @@ def _check_catalog(index: _RecordIndex, catalog_path: Path, report: VerifyReport
         record_type = "c.record_type" if "record_type" in capture_columns else "NULL"
         _check_rows(index, report, "captures", "c.record_id", record_type)
         _check_rows(index, report, "articles", "NULL", "NULL")
+        tables = {row[0] for row in index.query("SELECT name FROM cat.sqlite_master WHERE type = 'table'")}
+        if "article_versions" in tables:  # schema v6: each version points at the first capture that showed it
+            _check_rows(index, report, "article_versions", "NULL", "NULL", about="'version ' || c.version")
+        if "article_sightings" in tables:
+            _check_rows(index, report, "article_sightings", "NULL", "NULL")
         # One line per file: a killed crawl leaves every record since its last flush uncatalogued.
         for file, count, offset, uri in index.query(
                 "SELECT m.file, m.n, m.first, (SELECT uri FROM records f WHERE f.file = m.file AND f.offset = m.first)"
@@ -272,16 +278,18 @@ def _check_catalog(index: _RecordIndex, catalog_path: Path, report: VerifyReport
         raise CatalogError(f"cannot read catalog {catalog_path}: {exc}") from None
 
 
-def _check_rows(index: _RecordIndex, report: VerifyReport, table: str, record_id: str, record_type: str) -> None:
+def _check_rows(index: _RecordIndex, report: VerifyReport, table: str, record_id: str, record_type: str,
+                about: str = "NULL") -> None:
+    """Each row of ``table`` must open the record it names; ``about`` (SQL) tells rows of one URL apart."""
     rows = index.query(
         f"SELECT c.url, c.warc_filename, c.warc_offset, c.warc_length, {record_id}, c.payload_digest, {record_type},"
-        " r.type, r.uri, r.id, r.payload_digest, r.length, f.name"
+        f" r.type, r.uri, r.id, r.payload_digest, r.length, f.name, {about}"
         f" FROM cat.{table} c LEFT JOIN records r ON r.file = c.warc_filename AND r.offset = c.warc_offset"
         " LEFT JOIN files f ON f.name = c.warc_filename")
     for (url, file, offset, length, row_id, row_digest, row_type, kind, uri, rec_id, rec_digest, rec_length,
-         known_file) in rows:
+         known_file, row_about) in rows:
         report.rows_checked += 1
-        where = f"{table} {url}"
+        where = f"{table} {url}" + (f" ({row_about})" if row_about is not None else "")
         pointer = f"{file}:{offset}"
         if known_file is None:
             report.problem(where, f"points into {file}, which is not in the WARC directory")

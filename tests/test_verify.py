@@ -6,6 +6,7 @@ with one known flaw each. The CLI tests run the command as a user does.
 """
 
 import shutil
+from datetime import timedelta
 import sqlite3
 from contextlib import closing
 import subprocess
@@ -17,7 +18,8 @@ import pytest
 from archive.errors import CatalogError, DataDirError
 from archive.verify import verify
 from archive.warc import RevisitOf
-from warcs.archives import build_archive, page_exchange, pinned_writer
+from archive.catalog import Catalog, article_row
+from warcs.archives import CRAWL_ID, SEED, START, build_archive, page_exchange, pinned_writer
 
 SAMPLES = Path(__file__).parent / "warcs"
 
@@ -188,6 +190,51 @@ def test_an_articles_row_must_point_at_a_response(data_dir):
     report = verify(data_dir)
     assert report.problems == [f"articles {captures[0].url}: points at {captures[0].warc_filename}:0, a warcinfo record"]
     assert report.rows_checked == 4
+
+
+def archive_with_article_versions(data_dir):
+    """Two articles, the first edited later: captures 1, 2, 3 and article versions (1, 1), (2, 1), (1, 2)."""
+    with pinned_writer(data_dir / "warc") as writer:
+        captures = [writer.write_exchange(page_exchange(1)), writer.write_exchange(page_exchange(2)),
+                    writer.write_exchange(page_exchange(1, when=START + timedelta(minutes=30)))]
+    texts = ["Бірінші мәтін.", "Басқа мақала.", "Түзетілген мәтін."]
+    with Catalog(data_dir / "catalog.db", warc_dir=data_dir / "warc") as catalog:
+        catalog.start_crawl([SEED], crawl_id=CRAWL_ID, now=START)
+        for capture, text in zip(captures, texts):
+            row = {**capture.as_row(), "crawl_id": CRAWL_ID}
+            catalog.add_capture(row)
+            catalog.add_article(article_row(row, {"title": "Мектеп ашылды", "published": "2026-11-20", "modified": None,
+                                                  "language": "kk", "author": None, "description": None, "text": text}))
+        catalog.finish_crawl(CRAWL_ID, "finished", now=START + timedelta(hours=1))
+    return captures
+
+
+def test_article_versions_and_sightings_are_followed_too(data_dir):
+    archive_with_article_versions(data_dir)
+    report = verify(data_dir)
+    assert report.problems == []
+    assert report.rows_checked == 3 + 2 + 3 + 3  # captures, articles, versions, sightings
+
+
+def test_a_version_pointing_where_no_record_starts_is_named_with_its_number(data_dir):
+    first, _, edited = archive_with_article_versions(data_dir)
+    sql(data_dir, "UPDATE article_versions SET warc_offset = warc_offset + 1 WHERE url = ? AND version = 2", [first.url])
+    assert verify(data_dir).problems == [
+        f"article_versions {first.url} (version 2): points at {edited.warc_filename}:{edited.warc_offset + 1},"
+        " where no WARC record starts"]
+
+
+def test_a_sighting_must_open_a_record_of_its_own_url(data_dir):
+    first, other, _ = archive_with_article_versions(data_dir)
+    sql(data_dir, "UPDATE article_sightings SET warc_offset = ? WHERE warc_offset = ?", [other.warc_offset, first.warc_offset])
+    assert verify(data_dir).problems == [
+        f"article_sightings {first.url}: points at {other.warc_filename}:{other.warc_offset}, a record of {other.url}"]
+
+
+def test_a_version_must_carry_its_records_payload_digest(data_dir):
+    first, _, _ = archive_with_article_versions(data_dir)
+    sql(data_dir, "UPDATE article_versions SET payload_digest = 'sha1:AAAA' WHERE url = ? AND version = 1", [first.url])
+    assert problems_about(verify(data_dir), f"article_versions {first.url} (version 1): payload_digest sha1:AAAA but")
 
 
 def test_a_response_missing_from_captures_is_reported(data_dir):
