@@ -2,6 +2,7 @@
 
 import resource
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -10,7 +11,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.catalog import Catalog
-from archive.errors import WarcWriteError
+from archive.errors import CatalogError, WarcWriteError
 from archive.records import open_record
 from archive.reindex import reindex
 from archive.verify import verify
@@ -171,3 +172,31 @@ def test_sigterm_finishes_in_flight_records_and_marks_the_crawl_interrupted(tmp_
         assert row["status"] == "interrupted" and row["finished_at"]
         assert 0 < catalog.counts()["articles"] < total
         assert_pointers_open(data, catalog)
+
+
+def test_a_catalog_write_that_only_waited_for_another_writers_lock_is_retried_not_a_stop(tmp_path):
+    from crawler.pipelines.catalog import _waited_for_a_lock
+
+    (tmp_path / "warc").mkdir()
+    with WarcWriter(tmp_path / "warc") as writer:
+        capture = writer.write_exchange(HttpExchange("http://127.0.0.1/n/1", 200, [], b"page"))
+    catalog = Catalog(tmp_path / "catalog.db", warc_dir=tmp_path / "warc")
+    catalog.db.execute("PRAGMA busy_timeout = 0")  # give up at once instead of after five seconds
+    catalog.add_capture(capture.as_row())
+    other = sqlite3.connect(tmp_path / "catalog.db")
+    other.execute("BEGIN IMMEDIATE")  # another crawl worker in the middle of its flush
+    with pytest.raises(CatalogError) as locked:
+        catalog.flush()
+    other.rollback()
+    other.close()
+    assert _waited_for_a_lock(locked.value) and catalog.pending == 1  # still queued: the next flush writes it
+    catalog.flush()
+    assert catalog.counts()["captures"] == 1
+    catalog.close()
+    (tmp_path / "warc" / capture.warc_filename).unlink()
+    catalog = Catalog(tmp_path / "catalog.db", warc_dir=tmp_path / "warc")
+    catalog.add_capture(capture.as_row())
+    with pytest.raises(CatalogError) as gone:
+        catalog.flush()
+    catalog.close()
+    assert not _waited_for_a_lock(gone.value)  # a WARC file gone from under the crawl stops it
