@@ -10,6 +10,17 @@ crawls' start, end and settings, which only the crawl knew exactly); article
 versions and removal marks follow fetch time (archive.versions), so files read
 out of time order give the crawl's versions too.
 
+A browser-mode page is extracted as the crawl extracted it: from its rendered
+DOM (the ``conversion`` record referring to the document's response record),
+with the document's URL and headers, and its row points at the document's
+response record. A record the browser made is never extracted by itself (the
+crawl only extracted pages it rendered). The conversion is written after its
+response, often further on or in the next file: the response's capture row is
+kept (no body) until its conversion is read, so each file is read once. Where
+the crawl took article fields from the site's API JSON, the rules are in the
+warcinfo and the conversion names the JSON record (archive.apifields), which is
+read again at its offset and mapped as the crawl mapped it.
+
 Records are streamed; extraction runs in a process pool with a bounded number
 of pages in flight, so memory stays flat whatever the archive's size. Results
 are taken in the order pages were read, so the rebuilt catalog is the same on
@@ -30,13 +41,14 @@ from urllib.parse import urlsplit
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_datetime
 
+from archive import apifields
 from archive.catalog import ARTICLE_FIELDS, SCHEMA_DOC, Catalog, article_row, utc_iso
 from archive.datadir import DataDir
 from archive.dates import DEFAULT_TIMEZONE
 from archive.errors import CatalogError, DataDirError
 from archive.extract import worker_pool
 from archive.identity import canonical_elsewhere, is_html_page
-from archive.warc import OPEN_SUFFIX
+from archive.warc import CAPTURE_HEADER, OPEN_SUFFIX
 from archive.warcscan import WarcFormatError, scan_warc
 
 PAGES_IN_FLIGHT_PER_WORKER = 4
@@ -77,6 +89,43 @@ class _CrawlSeen:
     def saw(self, moment: datetime) -> None:
         self.first = moment if self.first is None else min(self.first, moment)
         self.last = moment if self.last is None else max(self.last, moment)
+
+
+@dataclass
+class _Shell:
+    """A browser-made document response waiting for the rendered DOM that refers to it."""
+
+    capture: dict
+    headers: dict[str, str]
+    moment: datetime | None
+
+
+@dataclass
+class _RenderedPages:
+    """What joins rendered DOMs to their documents and API JSON across records and files.
+
+    ``shells``: document responses by record id, until their conversion is read;
+    ``early``: conversions read before their response (files read out of order), by
+    the record id they refer to, as (file, offset, the file's API rules);
+    ``api_json``: JSON records an API rule matches, by record id: (file, offset) of a
+    response, or the record id a revisit repeats.
+    """
+
+    shells: dict[str, _Shell] = field(default_factory=dict)
+    early: dict[str, tuple[Path, int, list]] = field(default_factory=dict)
+    api_json: dict[str, tuple[Path, int] | str] = field(default_factory=dict)
+
+    def api_fields(self, record_id: str | None, rules: list) -> dict[str, str] | None:
+        """The article fields the crawl took from JSON record ``record_id``, mapped by ``rules``."""
+        where = self.api_json.get(record_id) if record_id else None
+        for _ in range(8):  # a revisit names the response it repeats; never loop forever
+            if not isinstance(where, str):
+                break
+            where = self.api_json.get(where)
+        if where is None or isinstance(where, str):
+            return None
+        record_headers, body = _read_record_at(*where)
+        return apifields.api_fields(rules, record_headers.get_header("WARC-Target-URI") or "", body)
 
 
 def reindex(
@@ -156,8 +205,23 @@ def index_into(catalog: Catalog, files: list[Path], *, workers: int = 0,
 def _index_files(files: list[Path], catalog: Catalog, pool, workers: int, timezone: str,
                  report: ReindexReport, options_for=None) -> dict[str, _CrawlSeen]:
     crawls: dict[str, _CrawlSeen] = {}
+    rendered = _RenderedPages()
     in_flight: deque = deque()
     limit = workers * PAGES_IN_FLIGHT_PER_WORKER
+
+    def extract_later(capture: dict, body: bytes, url: str, headers: dict, moment, api_fields=None) -> None:
+        report.pages_extracted += 1
+        in_flight.append((capture, pool.submit(
+            extract_row, body, url, headers, timezone, moment,
+            options_for(url) if options_for else None, api_fields)))
+        while len(in_flight) >= limit:
+            _take_result(in_flight.popleft(), catalog, report)
+
+    def extract_rendered(shell: _Shell, conversion_headers, dom: bytes, rules: list) -> None:
+        api_fields = rendered.api_fields(conversion_headers.get_header(apifields.SOURCE_HEADER), rules)
+        extract_later(shell.capture, dom, conversion_headers.get_header("WARC-Target-URI") or shell.capture["url"],
+                      shell.headers, shell.moment, api_fields)
+
     for path in files:
         readable, problem = _readable_extent(path)
         if problem:
@@ -166,7 +230,7 @@ def _index_files(files: list[Path], catalog: Catalog, pool, workers: int, timezo
         if not readable:
             continue
         report.files += 1
-        crawl_id = None
+        crawl_id, rules = None, []
         name = path.name[: -len(OPEN_SUFFIX)] if path.name.endswith(OPEN_SUFFIX) else path.name
         with open(path, "rb") as stream:
             records = ArchiveIterator(stream)
@@ -177,26 +241,44 @@ def _index_files(files: list[Path], catalog: Catalog, pool, workers: int, timezo
                 report.records += 1
                 kind = record.rec_type
                 if kind == "warcinfo":
-                    crawl_id = _note_warcinfo(record, crawls) or crawl_id
+                    fields = _warcinfo_fields(record)
+                    crawl_id = _note_warcinfo(fields, crawls) or crawl_id
+                    rules = _api_rules(fields)
+                    continue
+                if kind == "conversion":
+                    refers_to = record.rec_headers.get_header("WARC-Refers-To")
+                    shell = rendered.shells.pop(refers_to, None)
+                    if shell is not None:
+                        extract_rendered(shell, record.rec_headers, record.content_stream().read(), rules)
+                    elif refers_to:
+                        rendered.early[refers_to] = (path, offset, rules)
                     continue
                 if kind not in ("response", "revisit"):
                     continue
                 moment = _warc_date(record)
                 if crawl_id in crawls and moment is not None:
                     crawls[crawl_id].saw(moment)
-                page = _page_of(record, kind)
+                by_browser = (record.rec_headers.get_header(CAPTURE_HEADER) or "").startswith("browser")
+                page = None if by_browser else _page_of(record, kind)
                 length = records.get_record_length()  # reads the record to its end
                 capture = _capture_row(record, kind, name, offset, length, moment, crawl_id)
                 catalog.add_capture(capture)
                 report.captures += 1
+                if rules and apifields.rule_for(rules, capture["url"] or ""):
+                    rendered.api_json[capture["record_id"]] = (
+                        (path, offset) if kind == "response" else capture["refers_to"])
                 if page is not None:
                     body, headers = page
-                    report.pages_extracted += 1
-                    in_flight.append((capture, pool.submit(
-                        extract_row, body, capture["url"], headers, timezone, moment,
-                        options_for(capture["url"]) if options_for else None)))
-                    while len(in_flight) >= limit:
-                        _take_result(in_flight.popleft(), catalog, report)
+                    extract_later(capture, body, capture["url"], headers, moment)
+                elif by_browser and kind == "response" and capture["status"] == 200:
+                    shell = _Shell(capture, _header_dict(record.http_headers), moment)
+                    early = rendered.early.pop(capture["record_id"], None)
+                    if early is None:
+                        rendered.shells[capture["record_id"]] = shell
+                    else:
+                        conversion_path, conversion_offset, conversion_rules = early
+                        extract_rendered(shell, *_read_record_at(conversion_path, conversion_offset),
+                                         conversion_rules)
     while in_flight:
         _take_result(in_flight.popleft(), catalog, report)
     return crawls
@@ -222,13 +304,42 @@ def _readable_extent(path: Path) -> tuple[int, str | None]:
     return end, None
 
 
-def _note_warcinfo(record, crawls: dict[str, _CrawlSeen]) -> str | None:
-    """The crawl id a warcinfo record names (``isPartOf``), noting its seeds and settings."""
+def _warcinfo_fields(record) -> dict[str, str]:
+    """A warcinfo record's ``name: value`` lines; the first value of a name wins."""
     fields = {}
     for line in record.content_stream().read().decode("utf-8", "replace").splitlines():
         name, sep, value = line.partition(":")
         if sep:
             fields.setdefault(name.strip(), value.strip())
+    return fields
+
+
+def _api_rules(fields: dict[str, str]) -> list:
+    """The API article rules a browser crawl wrote into its warcinfo (none when unreadable)."""
+    recorded = fields.get(apifields.WARCINFO_FIELD)
+    if not recorded:
+        return []
+    try:
+        return apifields.rules_from_json(recorded)
+    except (ValueError, TypeError, AttributeError):
+        return []
+
+
+def _read_record_at(path: Path, offset: int):
+    """(WARC headers, content-decoded payload) of the record at ``offset``: one gzip member read."""
+    with open(path, "rb") as stream:
+        stream.seek(offset)
+        record = next(iter(ArchiveIterator(stream)))
+        return record.rec_headers, record.content_stream().read()
+
+
+def _header_dict(http) -> dict[str, str]:
+    """As the crawl's item saw them: one value per name, the last one winning."""
+    return {name: value for name, value in http.headers} if http is not None else {}
+
+
+def _note_warcinfo(fields: dict[str, str], crawls: dict[str, _CrawlSeen]) -> str | None:
+    """The crawl id a warcinfo record names (``isPartOf``), noting its seeds and settings."""
     crawl_id = fields.get("isPartOf")
     if crawl_id and crawl_id not in crawls:
         description = fields.get("description", "")
@@ -259,9 +370,7 @@ def _page_of(record, kind: str) -> tuple[bytes, dict[str, str]] | None:
     body = record.content_stream().read()
     if not is_html_page(200, content_type, body[:512]):
         return None
-    # As the crawl's item saw them: one value per name, the last one winning.
-    headers = {name: value for name, value in http.headers}
-    return body, headers
+    return body, _header_dict(http)
 
 
 def _capture_row(record, kind: str, file_name: str, offset: int, length: int, moment: datetime | None,
@@ -292,17 +401,22 @@ def _capture_row(record, kind: str, file_name: str, offset: int, length: int, mo
 # -- extraction -------------------------------------------------------------------------
 
 
-def extract_row(body: bytes, url: str, headers: dict, timezone: str,
-                fetched: datetime | None, options: dict | None = None) -> tuple[int, dict | None]:
+def extract_row(body: bytes, url: str, headers: dict, timezone: str, fetched: datetime | None,
+                options: dict | None = None, api_fields: dict | None = None) -> tuple[int, dict | None]:
     """(worker pid, article fields) of one page, or None when the crawl would not catalogue it.
 
     Runs in a worker process. ``now`` is the fetch time, so "a date in the future"
-    means what it meant when the crawl extracted the page.
+    means what it meant when the crawl extracted the page. ``api_fields``: what a
+    browser crawl read from the site's API JSON, which wins over the page (archive.apifields).
     """
     from archive.extract import extract
 
     article = extract(body, url, headers, now=fetched, **{"timezone": timezone, **(options or {})})
-    if not article.is_article or canonical_elsewhere(url, article.canonical_url):
+    if canonical_elsewhere(url, article.canonical_url):
+        return os.getpid(), None
+    if api_fields:
+        article = apifields.apply_api_fields(article, api_fields, timezone)
+    if not article.is_article:
         return os.getpid(), None
     return os.getpid(), {name: getattr(article, name) for name in ARTICLE_FIELDS}
 

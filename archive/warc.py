@@ -41,6 +41,9 @@ WARC_VERSION = "WARC/1.1"
 SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 DEFAULT_MAX_SIZE = 1_000_000_000
 OPEN_SUFFIX = ".open"
+# Marks a record a browser made (browser mode): decoded body, the browser's header list. Its value
+# starts with "browser"; a rendered page's DOM is a conversion record referring to the document's response.
+CAPTURE_HEADER = "X-Newsarchive-Capture"
 
 # Headers that describe the wire framing rather than the entity. The HTTP client
 # removes the chunked framing before we see the body, so keeping the header would

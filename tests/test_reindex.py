@@ -4,6 +4,8 @@ The key test crawls the demo portal through the real CLI, rebuilds the catalog
 into a fresh file with the real CLI, and compares the two row for row.
 """
 
+import itertools
+import json
 import shutil
 import sqlite3
 from contextlib import closing
@@ -17,7 +19,8 @@ import pytest
 from archive.errors import CatalogError
 from archive.reindex import reindex
 from crawler.demo.portal import DemoPortal
-from archive.warc import HttpExchange
+from archive import apifields
+from archive.warc import CAPTURE_HEADER, HttpExchange, WarcWriter
 from warcs.archives import CRAWL_ID, SEED, START, build_archive, page_exchange, pinned_writer
 
 SAMPLES = Path(__file__).parent / "warcs"
@@ -181,3 +184,108 @@ def test_versions_follow_fetch_time_not_the_order_files_are_read_in(tmp_path):
         (1, "2026-11-25T10:30:00Z", False), (2, "2026-11-26T10:30:00Z", True)]
     (article,) = rows(tmp_path / "rebuilt.db", "SELECT versions, first_seen, removed_at FROM articles")
     assert article == {"versions": 2, "first_seen": "2026-11-25T10:30:00Z", "removed_at": "2026-11-27T10:30:00Z"}
+
+
+# -- browser mode: the article is in the rendered DOM, not in the shell the server sent -----------
+
+BROWSER = [(CAPTURE_HEADER, "browser; chromium; playwright/test")]
+SHELL = b'<html lang="kk"><head><title>Portal</title></head><body><div id="app"></div><script src="/app.js"></script></body></html>'
+API_RULES = [{"api": r"/api/news/\d+", "title": "title", "published": "publishDate", "text": "content"}]
+
+
+def browser_writer(warc_dir, start=START, **options):
+    """A pinned writer whose warcinfo says what a browser crawl with the API rules says."""
+    ticks, ids = itertools.count(), itertools.count(1)
+    warcinfo = {"isPartOf": CRAWL_ID, "description": f"seeds: {SEED}",
+                apifields.WARCINFO_FIELD: apifields.rules_to_json(apifields.rules_from_json(API_RULES))}
+    return WarcWriter(warc_dir, hostname="test", clock=lambda: start + timedelta(seconds=next(ticks)),
+                      record_ids=lambda: f"<urn:uuid:00000000-0000-4000-8000-{start.day}{next(ids):010d}>",
+                      warcinfo=warcinfo, **options)
+
+
+def browser_exchange_of(url: str, body: bytes, content_type: str = "text/html; charset=utf-8") -> HttpExchange:
+    return HttpExchange(url=url, status=200, body=body,
+                        response_headers=[("content-type", content_type), ("Content-Length", str(len(body)))],
+                        request_headers=[("Host", "news.example.kz")], fetched_at=START)
+
+
+def rendered_dom(text: str) -> bytes:
+    return article_exchange(text, START).body
+
+
+def write_dom(writer: WarcWriter, shell, dom: bytes, *extra_headers) -> None:
+    writer.write_record(shell.url, "conversion", dom, content_type="text/html; charset=utf-8",
+                        warc_headers=[("WARC-Refers-To", shell.record_id), *BROWSER, *extra_headers])
+
+
+def test_a_rendered_page_is_extracted_from_its_conversion_record_and_points_at_its_shell(tmp_path):
+    with browser_writer(tmp_path / "data" / "warc") as writer:
+        shell = writer.write_exchange(browser_exchange_of(f"{SEED}/1", SHELL), warc_headers=BROWSER)
+        writer.write_exchange(browser_exchange_of(f"{SEED}/app.js", b"render()", "text/javascript"),
+                              warc_headers=BROWSER)
+        write_dom(writer, shell, rendered_dom("Ауылда жаңа мектеп ашылды."))
+
+    report = reindex(tmp_path / "data", tmp_path / "rebuilt.db", workers=1)
+
+    assert (report.captures, report.pages_extracted, report.articles) == (2, 1, 1)
+    (article,) = rows(tmp_path / "rebuilt.db", "SELECT url, title, published, text, warc_filename, warc_offset,"
+                      " warc_length FROM articles")
+    assert article["title"] == "Мектеп ашылды" and article["published"].startswith("2026-11-20")
+    assert "Ауылда жаңа мектеп ашылды." in article["text"]
+    assert (article["url"], article["warc_filename"], article["warc_offset"], article["warc_length"]) == (
+        shell.url, shell.warc_filename, shell.warc_offset, shell.warc_length)
+
+
+def test_a_conversion_in_the_next_file_still_reaches_its_shell(tmp_path):
+    with browser_writer(tmp_path / "data" / "warc", max_size=1) as writer:  # every record opens a new file
+        shell = writer.write_exchange(browser_exchange_of(f"{SEED}/1", SHELL), warc_headers=BROWSER)
+        write_dom(writer, shell, rendered_dom("Ауылда жаңа мектеп ашылды."))
+    assert len(writer.files_written) == 2
+
+    report = reindex(tmp_path / "data", tmp_path / "rebuilt.db", workers=1)
+
+    assert report.articles == 1
+    (article,) = rows(tmp_path / "rebuilt.db", "SELECT title, warc_filename, warc_offset FROM articles")
+    assert article == {"title": "Мектеп ашылды", "warc_filename": shell.warc_filename,
+                       "warc_offset": shell.warc_offset}
+
+
+def test_a_conversion_read_before_its_shell_is_found_again_when_the_shell_comes(tmp_path):
+    warc_dir = tmp_path / "data" / "warc"
+    with browser_writer(warc_dir, start=START + timedelta(days=1)) as later:  # its file name sorts last
+        shell = later.write_exchange(browser_exchange_of(f"{SEED}/1", SHELL), warc_headers=BROWSER)
+    with browser_writer(warc_dir) as earlier:
+        write_dom(earlier, shell, rendered_dom("Ауылда жаңа мектеп ашылды."))
+
+    reindex(tmp_path / "data", tmp_path / "rebuilt.db", workers=1)
+
+    (article,) = rows(tmp_path / "rebuilt.db", "SELECT title, warc_filename FROM articles")
+    assert article == {"title": "Мектеп ашылды", "warc_filename": shell.warc_filename}
+
+
+def test_a_page_the_browser_fetched_but_did_not_render_is_not_extracted(tmp_path):
+    """An iframe's or script's HTML never reached the crawl's spider: no conversion, no article."""
+    with browser_writer(tmp_path / "data" / "warc") as writer:
+        writer.write_exchange(browser_exchange_of(f"{SEED}/1", rendered_dom("Ауылда жаңа мектеп ашылды.")),
+                              warc_headers=BROWSER)
+
+    report = reindex(tmp_path / "data", tmp_path / "rebuilt.db", workers=1)
+
+    assert (report.captures, report.pages_extracted, report.articles) == (1, 0, 0)
+
+
+def test_api_json_named_by_the_conversion_supplies_the_fields_under_the_warcinfo_rules(tmp_path):
+    news = {"title": "Облыс әкімі мектепті аралады", "publishDate": "2026-11-19T09:15:00+05:00",
+            "content": "<p>Бірінші абзац.</p><p>Екінші абзац.</p>"}
+    with browser_writer(tmp_path / "data" / "warc") as writer:
+        shell = writer.write_exchange(browser_exchange_of(f"{SEED}/1", SHELL), warc_headers=BROWSER)
+        api = writer.write_exchange(browser_exchange_of("http://news.example.kz/api/news/1",
+                                                        json.dumps(news).encode(), "application/json"),
+                                    warc_headers=BROWSER)
+        write_dom(writer, shell, rendered_dom("Ауылда жаңа мектеп ашылды."), (apifields.SOURCE_HEADER, api.record_id))
+
+    reindex(tmp_path / "data", tmp_path / "rebuilt.db", workers=1)
+
+    (article,) = rows(tmp_path / "rebuilt.db", "SELECT title, published, text, warc_offset FROM articles")
+    assert article == {"title": news["title"], "published": "2026-11-19T09:15:00+05:00",
+                       "text": "Бірінші абзац.\n\nЕкінші абзац.", "warc_offset": shell.warc_offset}

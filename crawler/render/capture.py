@@ -24,11 +24,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from archive.warc import Capture, HttpExchange
+from archive.warc import CAPTURE_HEADER, Capture, HttpExchange  # noqa: F401 -- CAPTURE_HEADER re-exported
 
 logger = logging.getLogger(__name__)
 
-CAPTURE_HEADER = "X-Newsarchive-Capture"
 DECODED_HEADER = "X-Newsarchive-Decoded"
 ASSUMED_PROTOCOL = "HTTP/1.1"  # Playwright does not say which HTTP version the browser spoke
 
