@@ -305,3 +305,9 @@ def test_without_shards_it_merges_every_node_under_the_data_dir_and_reports(node
 def test_the_central_data_dir_is_no_shard_of_itself(merged):
     result = merge(merged, "--data", merged)
     assert result.exit_code == 1 and "is the central data dir itself" in result.output
+
+
+def test_the_merged_archive_passes_verify(merged):
+    result = CliRunner().invoke(cli, ["verify", "--data", str(merged)])
+    assert result.exit_code == 0, result.output
+    assert "OK: every digest matches and every catalog row opens its record" in result.output
