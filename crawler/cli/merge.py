@@ -13,7 +13,7 @@ from crawler.cli import cli, data_option
 
 
 @cli.command("merge")
-@click.argument("shards", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("shards", nargs=-1, metavar="[SHARD_DIR]...", type=click.Path(path_type=Path))
 @data_option
 @click.option("--link", "mode", flag_value="link", default=True,
               help="Hard-link the shards' WARC files into the central warc/ (copied when on another "
@@ -24,9 +24,9 @@ from crawler.cli import cli, data_option
 def merge_command(shards, data_dir, mode):
     """Fold node shards into the central data dir given by --data.
 
-    Each SHARD is a data dir a node crawled into (warc/ and catalog.db; the
+    Each SHARD_DIR is a data dir a node crawled into (warc/ and catalog.db; the
     Scrapyd pool writes them as DATA/nodes/<worker>, and those are merged when
-    no SHARD is given). Finished WARC files become reachable from DATA/warc;
+    no SHARD_DIR is given). Finished WARC files become reachable from DATA/warc;
     then the shard's captures, articles, errors and crawls are added to
     DATA/catalog.db, versions and removals worked out over every node's
     captures together. Merging again changes nothing. A shard with a missing or
