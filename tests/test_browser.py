@@ -10,14 +10,17 @@ the archive.
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+from contextlib import closing
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archive import apifields
 from archive.catalog import Catalog
 from archive.datadir import DataDir
 from archive.errors import ReplayError
@@ -198,6 +201,57 @@ def test_every_browser_exchange_is_a_catalog_capture(rendered):
     with Catalog(DataDir(data).catalog_path, read_only=True) as catalog:
         catalogued = {row["record_id"] for row in catalog.db.query("select record_id from captures")}
     assert catalogued == archived
+
+
+# -- rebuilding the catalog from the WARC files ---------------------------------
+
+def reindexed(data, into):
+    """``newsarchive reindex`` of ``data`` into a fresh catalog, through the real CLI."""
+    done = subprocess.run([sys.executable, "-m", "crawler.cli", "reindex", "--data", str(data), "--into", str(into),
+                           "--workers", "2"], capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return into
+
+
+def table(path, name):
+    with closing(sqlite3.connect(path)) as db:
+        db.row_factory = sqlite3.Row
+        return sorted((dict(row) for row in db.execute(f"select * from {name}")), key=lambda row: row["url"])
+
+
+@pytest.mark.browser
+def test_reindex_rebuilds_the_articles_the_api_mapping_gave_the_crawl(rendered, tmp_path):
+    _, data, _ = rendered
+    rebuilt = reindexed(data, tmp_path / "rebuilt.db")
+    crawl_rows = table(DataDir(data).catalog_path, "articles")
+    assert len(crawl_rows) == 25
+    assert table(rebuilt, "articles") == crawl_rows  # title, date, language, text, WARC pointer: every column
+    for name in ("article_versions", "article_sightings"):
+        assert table(rebuilt, name) == table(DataDir(data).catalog_path, name), name
+
+
+@pytest.mark.browser
+def test_reindex_rebuilds_the_articles_extracted_from_the_rendered_dom(limited, tmp_path):
+    _, data, _ = limited
+    rebuilt = reindexed(data, tmp_path / "rebuilt.db")
+    crawl_rows = table(DataDir(data).catalog_path, "articles")
+    assert len(crawl_rows) == 20
+    assert table(rebuilt, "articles") == crawl_rows
+
+
+@pytest.mark.browser
+def test_the_api_rules_are_in_the_warcinfo_and_the_dom_names_its_json(rendered):
+    site, data, _ = rendered
+    found = records(data)
+    (info, *_) = [body.decode() for kind, _, _, body in found if kind == "warcinfo"]
+    recorded = dict(line.split(": ", 1) for line in info.splitlines() if ": " in line)
+    assert json.loads(recorded[apifields.WARCINFO_FIELD]) == API_ARTICLES
+    api_ids = {headers.get_header("WARC-Record-ID"): headers.get_header("WARC-Target-URI")
+               for kind, headers, _, _ in found if kind in ("response", "revisit")}
+    article = site.articles[0]
+    (dom,) = [headers for kind, headers, _, _ in found
+              if kind == "conversion" and headers.get_header("WARC-Target-URI") == article.url]
+    assert api_ids[dom.get_header(apifields.SOURCE_HEADER)] == f"{site.base_url}{API_PATH}/{article.id}?projects=eq:{REGION}"
 
 
 # -- limits --------------------------------------------------------------------
