@@ -29,8 +29,8 @@ from pathlib import Path
 from archive.catalog import Catalog
 from archive.datadir import DataDir, fsync_directory
 from archive.errors import CatalogError, DataDirError
-from archive.warc import OPEN_SUFFIX
 from archive.versions import rederive
+from archive.warc import OPEN_SUFFIX
 from archive.warcscan import WarcFormatError, scan_warc
 
 # Record types that end an exchange: after one of them the file is a valid WARC.

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-
 from dataclasses import replace
 from datetime import timedelta
 

@@ -6,19 +6,19 @@ with one known flaw each. The CLI tests run the command as a user does.
 """
 
 import shutil
-from datetime import timedelta
 import sqlite3
 from contextlib import closing
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from archive.catalog import Catalog, article_row
 from archive.errors import CatalogError, DataDirError
 from archive.verify import verify
 from archive.warc import RevisitOf
-from archive.catalog import Catalog, article_row
 from warcs.archives import CRAWL_ID, SEED, START, build_archive, page_exchange, pinned_writer
 
 SAMPLES = Path(__file__).parent / "warcs"
@@ -219,9 +219,9 @@ def test_article_versions_and_sightings_are_followed_too(data_dir):
 def test_a_version_pointing_where_no_record_starts_is_named_with_its_number(data_dir):
     first, _, edited = archive_with_article_versions(data_dir)
     sql(data_dir, "UPDATE article_versions SET warc_offset = warc_offset + 1 WHERE url = ? AND version = 2", [first.url])
-    assert verify(data_dir).problems == [
-        f"article_versions {first.url} (version 2): points at {edited.warc_filename}:{edited.warc_offset + 1},"
-        " where no WARC record starts"]
+    expected = (f"article_versions {first.url} (version 2): points at {edited.warc_filename}:{edited.warc_offset + 1},"
+                " where no WARC record starts")
+    assert verify(data_dir).problems == [expected]
 
 
 def test_a_sighting_must_open_a_record_of_its_own_url(data_dir):

@@ -88,23 +88,23 @@ class CatalogPipeline:
                                                      crawl_id=spider.crawl_id)
 
     def capture_archived(self, capture, request, response):
-        self._write(self.catalog.add_capture, {**capture.as_row(), "crawl_id": self.crawl_id})
+        self._write("add_capture", {**capture.as_row(), "crawl_id": self.crawl_id})
 
     def fetch_failed(self, request, reason):
-        self._write(self.catalog.add_error, self.crawl_id, request.url, reason)
+        self._write("add_error", self.crawl_id, request.url, reason)
 
     def process_item(self, item):
         if isinstance(item, ArchivedPage) and item.article is not None and item.article.is_article:
             capture = {**item.capture.as_row(), "crawl_id": item.crawl_id}
-            self._write(self.catalog.add_article, article_row(capture, item.article.as_dict()))
+            self._write("add_article", article_row(capture, item.article.as_dict()))
         return item
 
-    def _write(self, add, *args) -> None:
-        """Queue one row; a write the catalog cannot make stops the crawl (see the module docstring)."""
+    def _write(self, method: str, *args) -> None:
+        """Queue one row with the catalog's ``method``; a write it cannot make stops the crawl (module docstring)."""
         if self.catalog is None or self.write_error is not None:
             return
         try:
-            add(*args)
+            getattr(self.catalog, method)(*args)
         except (CatalogError, sqlite3.Error) as exc:
             if _waited_for_a_lock(exc):
                 logger.warning("%s; the rows stay queued for the next flush", exc)
