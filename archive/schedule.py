@@ -61,6 +61,21 @@ def catalog_paths(data_dir: Path) -> list[Path]:
     return [data_dir / "catalog.db", *sorted(data_dir.glob("nodes/*/catalog.db"))]
 
 
+def read_all_crawls(paths: list[Path]) -> list[dict]:
+    """Every crawl of several catalogs (a data dir's and its node shards'), once each, oldest first.
+
+    After ``newsarchive merge`` a node's crawl is in both the shard and the
+    central catalog: the row with an end (else the later-read one) counts.
+    """
+    by_id: dict[str, dict] = {}
+    for path in paths:
+        for crawl in read_crawls(path):
+            known = by_id.get(crawl["id"])
+            if known is None or not known.get("finished_at") or crawl.get("finished_at"):
+                by_id[crawl["id"]] = crawl
+    return sorted(by_id.values(), key=lambda crawl: crawl["started_at"] or "")
+
+
 def crawl_duration(crawl: dict) -> float | None:
     """Seconds from start to finish; None while it runs (or if it never recorded its end)."""
     if not crawl.get("started_at") or not crawl.get("finished_at"):

@@ -45,7 +45,7 @@ from typing import Protocol
 
 from archive.errors import NewsArchiveError, ScrapydError
 from archive.profiles import ProfileError, SiteProfile, load_profiles
-from archive.schedule import SiteSchedule, plan, read_crawls, site_lock
+from archive.schedule import SiteSchedule, plan, read_all_crawls, site_lock
 
 OUTCOMES = ("finished", "interrupted", "failed")
 
@@ -300,7 +300,7 @@ class Scheduler:
         profiles, errors = self.load(self.sites_file)
         for error in errors:
             self._report_once(f"error: {error} (this site is skipped until the file is fixed)")
-        crawls = [crawl for path in self.launcher.history_paths() for crawl in read_crawls(path)]
+        crawls = read_all_crawls(self.launcher.history_paths())
         next_due = None
         for entry in plan(profiles, crawls):
             site_id = entry.profile.id

@@ -299,3 +299,18 @@ def test_sites_add_appends_to_a_file_keeping_what_is_there(demo, tmp_path):
     port = demo.sites["ru"].start_url.split(":")[2].split("/")[0]
     assert errors == [] and [p.id for p in profiles] == ["kk", f"127-0-0-1-{port}"]
     assert profiles[1].languages == ("ru",) and profiles[1].article_url_pattern == r"/ru/novosti/\d+\.html$"
+
+
+def test_a_crawl_merged_from_a_node_shard_counts_once_with_its_end(tmp_path):
+    """After `newsarchive merge` a node's crawl is in the shard and the central catalog alike."""
+    from archive.schedule import catalog_paths, read_all_crawls
+
+    morning = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+    shard = tmp_path / "nodes" / "w1"
+    with Catalog(shard / "catalog.db") as catalog:
+        crawl_id = catalog.start_crawl(["https://aktau.kz/ru/"], now=morning)
+        catalog.finish_crawl(crawl_id, "finished", now=morning + timedelta(minutes=5))
+    with Catalog(tmp_path / "catalog.db") as catalog:  # merged while it was still running
+        catalog.start_crawl(["https://aktau.kz/ru/"], crawl_id=crawl_id, now=morning)
+    (crawl,) = read_all_crawls(catalog_paths(tmp_path))
+    assert (crawl["id"], crawl["status"]) == (crawl_id, "finished")

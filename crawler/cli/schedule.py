@@ -69,12 +69,12 @@ def schedule(sites_file, data_dir, history):
         newsarchive schedule --file sites.toml --data ./data
         newsarchive schedule --file sites.toml --data ./data --history 5
     """
-    from archive.schedule import catalog_paths, is_site_crawl, plan, read_crawls, site_locked
+    from archive.schedule import catalog_paths, is_site_crawl, plan, read_all_crawls, site_locked
 
     profiles, _ = load_or_fail(sites_file)
     data = DataDir(data_dir)
     now = datetime.now(timezone.utc)
-    crawls = [crawl for path in catalog_paths(data.path) for crawl in read_crawls(path)]
+    crawls = read_all_crawls(catalog_paths(data.path))
     click.echo(f"{'SITE':20} {'CADENCE':14} {'LAST CRAWL':21} {'NEXT DUE':21} RESULT")
     for entry in plan(profiles, crawls):
         last = entry.last_crawl
