@@ -176,6 +176,18 @@ _UPSERT_ARTICLE_SQL = (
     + " WHERE articles.fetched_at IS NULL OR excluded.fetched_at >= articles.fetched_at"
 )
 
+# A crawl's counts (crawls columns), each from its rows: finish_crawl stores them, repair recounts them.
+# Each depends only on rows of the crawl and earlier captures, so a reindex, which finishes every
+# crawl at the end, finds the same figures.
+CRAWL_TOTALS_SQL = {
+    "pages": "SELECT count(*) FROM captures WHERE crawl_id = ?",
+    "articles": "SELECT count(DISTINCT url) FROM article_sightings WHERE crawl_id = ?",
+    "errors": "SELECT count(*) FROM errors WHERE crawl_id = ?",
+    "bytes": "SELECT coalesce(sum(last_end), 0) FROM (SELECT max(warc_offset + warc_length)"
+    " AS last_end FROM captures WHERE crawl_id = ? GROUP BY warc_filename)",
+    **CRAWL_COUNTS_SQL,
+}
+
 
 ARTICLE_FIELDS = ("title", "published", "modified", "language", "author", "description", "text")
 
@@ -350,19 +362,9 @@ class Catalog:
         except CatalogError as exc:
             warc_failure = exc
             self.flush()  # the rows left point at durable WARCs; a SQLite fault raises here
-        # Each count depends only on rows of this crawl and earlier captures, so a
-        # reindex, which finishes every crawl at the end, finds the same figures.
-        totals = {
-            "pages": "SELECT count(*) FROM captures WHERE crawl_id = ?",
-            "articles": "SELECT count(DISTINCT url) FROM article_sightings WHERE crawl_id = ?",
-            "errors": "SELECT count(*) FROM errors WHERE crawl_id = ?",
-            "bytes": "SELECT coalesce(sum(last_end), 0) FROM (SELECT max(warc_offset + warc_length)"
-            " AS last_end FROM captures WHERE crawl_id = ? GROUP BY warc_filename)",
-            **CRAWL_COUNTS_SQL,
-        }
         # Read before the write transaction: a deferred BEGIN that reads then writes gets "database is
         # locked" at once (no busy wait) when another process committed in between (two crawl workers).
-        values = {name: self.db.execute(sql, [crawl_id]).fetchone()[0] for name, sql in totals.items()}
+        values = {name: self.db.execute(sql, [crawl_id]).fetchone()[0] for name, sql in CRAWL_TOTALS_SQL.items()}
         with self.db.atomic():
             cursor = self.db.execute(
                 f"UPDATE crawls SET finished_at = ?, status = ?, {', '.join(f'{name} = ?' for name in values)}"

@@ -12,7 +12,7 @@ deleted and counted: captures and article sightings go, an article is
 re-pointed at its latest capture left (or goes with its last one), and the
 versions and removal marks of the URLs concerned are derived again from what
 is left (archive.versions.rederive), as if the lost captures had never been
-indexed.
+indexed. The finished crawls those URLs were captured in are recounted.
 
 A file a live crawl is still writing is never touched: the writer holds an
 exclusive ``flock`` on it, and repair skips any file it cannot lock.
@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.catalog import Catalog
+from archive.catalog import CRAWL_TOTALS_SQL, Catalog
 from archive.datadir import DataDir, fsync_directory
 from archive.errors import CatalogError, DataDirError
 from archive.versions import rederive
@@ -155,6 +155,7 @@ def _delete_rows_past_cuts(catalog_path: Path, cuts: dict[str, RepairResult]) ->
                 return
             versions_past = {name: _count(db, "article_versions", past[name]) for name in cuts}
             versions_before = _versions_of(db, urls)
+            crawls = _crawls_of(db, urls)
             for name, result in cuts.items():
                 for table in ("captures", "article_sightings"):
                     result.rows_deleted += db.execute(f"DELETE FROM {table} WHERE {_PAST_THE_CUT}",
@@ -171,6 +172,8 @@ def _delete_rows_past_cuts(catalog_path: Path, cuts: dict[str, RepairResult]) ->
                 result.rows_repointed += versions_past[name] - lost_here
                 versions_lost -= lost_here
             next(iter(cuts.values())).rows_deleted += versions_lost
+            for crawl_id in sorted(crawls):
+                _recount(db, crawl_id)
 
 
 def _count(db, table: str, past: list) -> int:
@@ -180,3 +183,18 @@ def _count(db, table: str, past: list) -> int:
 def _versions_of(db, urls: set[str]) -> int:
     return db.execute("SELECT count(*) FROM article_versions WHERE url IN (SELECT value FROM json_each(?))",
                       [json.dumps(sorted(urls))]).fetchone()[0]
+
+
+def _crawls_of(db, urls: set[str]) -> set[str]:
+    """Crawls holding a capture, sighting or version of ``urls``: the ones whose counts can change."""
+    rows = db.execute(" UNION ".join(f"SELECT crawl_id FROM {table} WHERE url IN (SELECT value FROM json_each(?))"
+                                     for table in ("captures", "article_sightings", "article_versions")),
+                      [json.dumps(sorted(urls))] * 3)
+    return {crawl_id for (crawl_id,) in rows if crawl_id is not None}
+
+
+def _recount(db, crawl_id: str) -> None:
+    """A finished crawl's counts from its rows left, as Catalog.finish_crawl counts them."""
+    values = [db.execute(sql, [crawl_id]).fetchone()[0] for sql in CRAWL_TOTALS_SQL.values()]
+    db.execute(f"UPDATE crawls SET {', '.join(f'{name} = ?' for name in CRAWL_TOTALS_SQL)}"
+               " WHERE id = ? AND finished_at IS NOT NULL", [*values, crawl_id])

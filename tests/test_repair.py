@@ -166,6 +166,22 @@ def test_a_version_whose_only_capture_is_cut_goes_and_the_article_returns_to_the
     assert verify(tmp_path).ok
 
 
+def test_the_crawls_counts_are_recounted_from_the_rows_left(tmp_path):
+    with pinned_writer(tmp_path / "warc") as writer:
+        first = writer.write_exchange(page_exchange(1))
+        edited = writer.write_exchange(page_exchange(1, when=later(30)))
+        catalogue_pages(tmp_path, [(first, "Бірінші мәтін."), (edited, "Түзетілген мәтін.")])
+        left_open_with_its_last_record_cut(writer)
+    counts = "select pages, articles, new_articles, changed_articles, bytes from crawls"
+    assert catalog_rows(tmp_path, counts) == [{"pages": 2, "articles": 1, "new_articles": 1, "changed_articles": 1,
+                                               "bytes": edited.warc_offset + edited.warc_length}]
+
+    repair_open_files(tmp_path)
+
+    assert catalog_rows(tmp_path, counts) == [{"pages": 1, "articles": 1, "new_articles": 1, "changed_articles": 0,
+                                               "bytes": first.warc_offset + first.warc_length}]
+
+
 def test_a_version_whose_first_capture_is_cut_moves_to_its_next_capture_in_another_file(tmp_path):
     # Two workers of one crawl, each writing its own file; the one killed saw the new text first.
     killed = pinned_writer(tmp_path / "warc")
