@@ -154,3 +154,36 @@ def test_unwritable_directory_is_one_clear_error(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(DataDirError, match="cannot create WARC directory"):
         WarcWriter(blocker / "warc")
+
+
+def test_extra_warc_headers_go_on_both_records_of_an_exchange(tmp_path):
+    with pinned_writer(tmp_path) as writer:
+        capture = writer.write_exchange(exchange(), warc_headers=[("X-Newsarchive-Capture", "browser; test")])
+    _, (_, request, *_), (_, response, *_) = records(tmp_path / capture.warc_filename)
+    assert request.get_header("X-Newsarchive-Capture") == response.get_header("X-Newsarchive-Capture") == "browser; test"
+    assert response.get_header("WARC-Concurrent-To") == request.get_header("WARC-Record-ID")
+
+
+def test_write_record_appends_a_record_without_http_headers_and_says_where(tmp_path):
+    dom = "<html><body><h1>Мектеп ашылды</h1></body></html>".encode()
+    with pinned_writer(tmp_path) as writer:
+        shell = writer.write_exchange(exchange())
+        name, offset, length = writer.write_record(
+            shell.url, "conversion", dom, content_type="text/html; charset=utf-8",
+            warc_headers=[("WARC-Refers-To", shell.record_id)])
+    assert name == shell.warc_filename and offset == shell.warc_offset + shell.warc_length
+    with open(tmp_path / name, "rb") as stream:
+        stream.seek(offset)
+        record = next(iter(ArchiveIterator(stream)))
+        assert (record.rec_type, record.http_headers, record.content_stream().read()) == ("conversion", None, dom)
+    assert record.rec_headers.get_header("Content-Type") == "text/html; charset=utf-8"
+    assert record.rec_headers.get_header("WARC-Refers-To") == shell.record_id
+    assert record.rec_headers.get_header("WARC-Date") == "2026-11-25T05:30:00Z"
+    assert offset + length == (tmp_path / name).stat().st_size  # the last record, whole
+
+
+def test_write_record_rotates_like_an_exchange(tmp_path):
+    with pinned_writer(tmp_path, max_size=1) as writer:
+        first = writer.write_exchange(exchange())
+        name, _, _ = writer.write_record(first.url, "metadata", b"x", content_type="text/plain")
+    assert name != first.warc_filename and writer.files_written == [first.warc_filename, name]
