@@ -56,7 +56,7 @@ class PrivateAddressMiddleware:
         if not host or host in self.seed_hosts:
             return None
         if host not in self._verdicts:
-            self._verdicts[host] = await _refusal(host)
+            self._verdicts[host] = await refusal_reason(host)
         reason = self._verdicts[host]
         if reason:
             self.crawler.stats.inc_value("ssrf/refused")
@@ -65,7 +65,7 @@ class PrivateAddressMiddleware:
         return None
 
 
-async def _refusal(host: str) -> str | None:
+async def refusal_reason(host: str) -> str | None:
     """Why ``host`` may not be fetched, or None."""
     try:
         ipaddress.ip_address(host.strip("[]"))

@@ -10,13 +10,10 @@ through a Playwright route: a refused request is aborted (the page sees
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import logging
-import socket
 from urllib.parse import urlsplit
 
-from crawler.middlewares.ssrf import is_internal_address
+from crawler.middlewares.ssrf import refusal_reason
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +30,7 @@ class AddressGuard:
         if host in self.seed_hosts:
             return None
         if host not in self._verdicts:
-            self._verdicts[host] = await _internal(host)
+            self._verdicts[host] = await refusal_reason(host)
         return self._verdicts[host]
 
     async def route(self, route, request) -> None:
@@ -47,17 +44,3 @@ class AddressGuard:
             await route.abort("blockedbyclient")
             return
         await route.fallback()
-
-
-async def _internal(host: str) -> str | None:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        addresses = [host.strip("[]")]
-    except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
-            return None  # unresolvable: the browser's fetch fails on its own
-        addresses = [info[4][0] for info in infos]
-    internal = [address for address in addresses if is_internal_address(address)]
-    return f"{host} is a non-public address ({internal[0]})" if internal else None
