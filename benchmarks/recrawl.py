@@ -1,6 +1,6 @@
 """What an incremental re-crawl saves: requests and time against the first crawl of a site.
 
-Run by hand:  /work/venv/bin/python benchmarks/incremental.py [--articles 1000] [--site kk] [--history-urls 100000]
+Run by hand:  /work/venv/bin/python benchmarks/recrawl.py [--articles 1000] [--site kk] [--history-urls 100000]
 
 One demo site (``crawler.demo.portal``, in this process, on loopback) with N
 articles is crawled three times into one fresh data directory by
