@@ -61,8 +61,8 @@ from typing import Callable
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
-# Run as a script, benchmarks/ comes first on sys.path, where benchmarks/incremental.py would shadow the
-# ``incremental`` package that Twisted imports: the repository goes there instead.
+# Run as a script, benchmarks/ comes first on sys.path, where a script named like a package Scrapy or
+# Twisted imports would shadow it (benchmarks/incremental.py once did): the repository goes there instead.
 sys.path[0] = str(REPO)
 
 SPIDER = REPO / "benchmarks" / "fetch_only_spider.py"

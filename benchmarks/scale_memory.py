@@ -24,7 +24,7 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[0] = str(REPO)  # not benchmarks/: benchmarks/incremental.py would shadow Twisted's ``incremental``
+sys.path[0] = str(REPO)  # not benchmarks/: a script there named like a package Twisted imports would shadow it
 
 from benchmarks.crawl import (FAST, GOAL_RSS_MB, LABELS, Portal, Run, become_subreaper,  # noqa: E402
                               print_run, run_newsarchive)
