@@ -189,6 +189,11 @@ CRAWL_TOTALS_SQL = {
 }
 
 
+def crawl_totals(conn, crawl_id: str) -> dict:
+    """The crawl's counts (crawls columns) taken from its rows, by :data:`CRAWL_TOTALS_SQL`."""
+    return {name: conn.execute(sql, [crawl_id]).fetchone()[0] for name, sql in CRAWL_TOTALS_SQL.items()}
+
+
 ARTICLE_FIELDS = ("title", "published", "modified", "language", "author", "description", "text")
 
 
@@ -364,7 +369,7 @@ class Catalog:
             self.flush()  # the rows left point at durable WARCs; a SQLite fault raises here
         # Read before the write transaction: a deferred BEGIN that reads then writes gets "database is
         # locked" at once (no busy wait) when another process committed in between (two crawl workers).
-        values = {name: self.db.execute(sql, [crawl_id]).fetchone()[0] for name, sql in CRAWL_TOTALS_SQL.items()}
+        values = crawl_totals(self.db.conn, crawl_id)
         with self.db.atomic():
             cursor = self.db.execute(
                 f"UPDATE crawls SET finished_at = ?, status = ?, {', '.join(f'{name} = ?' for name in values)}"

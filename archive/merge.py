@@ -44,26 +44,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.catalog import OPEN_SUFFIX, SCHEMA_DOC, Catalog
+from archive.catalog import OPEN_SUFFIX, SCHEMA_DOC, Catalog, crawl_totals
 from archive.datadir import DataDir, fsync_directory
 from archive.errors import CatalogError, NewsArchiveError
 from archive.migrations import LATEST_VERSION, schema_version
-from archive.versions import CRAWL_COUNTS_SQL, GONE_STATUSES
+from archive.versions import GONE_STATUSES
 
 MODES = ("link", "copy", "move")
 BATCH_SIZE = 2000
 _CAPTURE_COLUMNS = tuple(c for c in SCHEMA_DOC["captures"] if c != "id")
 _CRAWL_STATE = ("seeds", "started_at", "finished_at", "status", "settings")
 _TABLES_COUNTED = ("captures", "articles", "article_versions", "article_sightings", "errors", "crawls")
-# What Catalog.finish_crawl stores, counted from the rows (archive.catalog).
-_CRAWL_TOTALS_SQL = {
-    "pages": "SELECT count(*) FROM captures WHERE crawl_id = ?",
-    "articles": "SELECT count(DISTINCT url) FROM article_sightings WHERE crawl_id = ?",
-    "errors": "SELECT count(*) FROM errors WHERE crawl_id = ?",
-    "bytes": "SELECT coalesce(sum(last_end), 0) FROM (SELECT max(warc_offset + warc_length)"
-    " AS last_end FROM captures WHERE crawl_id = ? GROUP BY warc_filename)",
-    **CRAWL_COUNTS_SQL,
-}
 # One articles row per sighting: its own capture fields, the text of its version, the URL's site.
 _SIGHTING_ARTICLES_SQL = """
 SELECT s.url, a.site, v.title, v.published, v.text, s.modified, s.language, s.author,
@@ -434,7 +425,7 @@ def _newer(offered: dict, held: dict) -> bool:
 
 def _recount(central: sqlite3.Connection, crawl_id: str) -> None:
     """The crawl's counts from the central rows, as Catalog.finish_crawl counts them; written only if changed."""
-    values = {name: central.execute(sql, [crawl_id]).fetchone()[0] for name, sql in _CRAWL_TOTALS_SQL.items()}
+    values = crawl_totals(central, crawl_id)
     names = list(values)
     central.execute(
         f"UPDATE main.crawls SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?"

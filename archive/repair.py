@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.catalog import CRAWL_TOTALS_SQL, Catalog
+from archive.catalog import Catalog, crawl_totals
 from archive.datadir import DataDir, fsync_directory
 from archive.errors import CatalogError, DataDirError
 from archive.versions import rederive
@@ -195,6 +195,6 @@ def _crawls_of(db, urls: set[str]) -> set[str]:
 
 def _recount(db, crawl_id: str) -> None:
     """A finished crawl's counts from its rows left, as Catalog.finish_crawl counts them."""
-    values = [db.execute(sql, [crawl_id]).fetchone()[0] for sql in CRAWL_TOTALS_SQL.values()]
-    db.execute(f"UPDATE crawls SET {', '.join(f'{name} = ?' for name in CRAWL_TOTALS_SQL)}"
-               " WHERE id = ? AND finished_at IS NOT NULL", [*values, crawl_id])
+    values = crawl_totals(db, crawl_id)
+    db.execute(f"UPDATE crawls SET {', '.join(f'{name} = ?' for name in values)}"
+               " WHERE id = ? AND finished_at IS NOT NULL", [*values.values(), crawl_id])
