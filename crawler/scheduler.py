@@ -132,6 +132,18 @@ def ensure_catalog(data_dir: Path) -> None:
     Catalog(data.catalog_path, warc_dir=data.warc_dir).close()
 
 
+def spawn_crawl(command: list[str], log_path: Path, *, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
+    """Start a crawl child process, its output into ``log_path``, in a session of its own.
+
+    Its own session: a Ctrl-C in the terminal reaches the parent only, which then
+    stops its children once, cleanly (a second signal would make Scrapy stop uncleanly).
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w", encoding="utf-8") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                pass_fds=pass_fds, start_new_session=True)
+
+
 class LocalCrawl:
     def __init__(self, site_id: str, process: subprocess.Popen, log_path: Path):
         self.site_id = site_id
@@ -162,9 +174,7 @@ class LocalLauncher:
 
     The child gets the site's lock descriptor and ours is closed at once, so the
     site stays locked exactly as long as its crawl runs, even if the scheduler
-    dies first. Children run in their own session: a Ctrl-C in the terminal
-    reaches the scheduler only, which then stops them once, cleanly (a second
-    signal would make Scrapy stop uncleanly).
+    dies first. Children run in their own session (:func:`spawn_crawl`).
     """
 
     def __init__(self, data_dir: Path, sites_file: Path):
@@ -179,11 +189,8 @@ class LocalLauncher:
         logs = self.data_dir / "logs" / profile.id
         log_path = logs / f"{now.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
         with site_lock(self.data_dir, profile.id) as lock:
-            logs.mkdir(parents=True, exist_ok=True)
-            with open(log_path, "w", encoding="utf-8") as log:
-                process = subprocess.Popen(crawl_command(profile, self.data_dir, self.sites_file), stdout=log,
-                                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=(lock.fd,),
-                                           start_new_session=True)
+            process = spawn_crawl(crawl_command(profile, self.data_dir, self.sites_file), log_path,
+                                  pass_fds=(lock.fd,))
             lock.record_holder(process.pid)
         return LocalCrawl(profile.id, process, log_path)
 

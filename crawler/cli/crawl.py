@@ -32,23 +32,34 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict:
     return overrides
 
 
-def _crawl(urls, data_dir: Path, overrides: dict, max_pages: int, site_budget: int, resume: bool = False,
-           spider_args: dict | None = None) -> dict:
-    """Recover the data dir from any crash, run a crawl, and return its ``crawls`` row.
-
-    The row carries the crawl's trouble counters under ``"trouble"`` (not a column).
-    """
-    from archive.catalog import Catalog
+def _recover(data_dir: Path) -> DataDir:
+    """Prepare the data dir and repair what a crash left in it, saying what was done."""
     from archive.recover import recover
-    from crawler.runner import run_crawl
 
     data = DataDir(data_dir).prepare()
     for line in recover(data.path).describe():
         click.echo(f"recovered: {line}", err=True)
-    crawl_id = None
-    if resume:
-        crawl_id, seeds = _crawl_to_resume(data)
-        urls = urls or seeds
+    return data
+
+
+def _crawl(urls, data_dir: Path, overrides: dict, max_pages: int, site_budget: int, resume: bool = False,
+           spider_args: dict | None = None, crawl_id: str | None = None) -> dict:
+    """Recover the data dir from any crash, run a crawl, and return its ``crawls`` row.
+
+    Given ``crawl_id`` (a part of a split crawl, or a crawl to resume already
+    chosen), the caller has recovered the data dir and the crawl has that id.
+    The row carries the crawl's trouble counters under ``"trouble"`` (not a column).
+    """
+    from archive.catalog import Catalog
+    from crawler.runner import run_crawl
+
+    if crawl_id is None:
+        data = _recover(data_dir)
+        if resume:
+            crawl_id, seeds = _crawl_to_resume(data)
+            urls = urls or seeds
+    else:
+        data = DataDir(data_dir).prepare()
     overrides = {"NEWSARCHIVE_DATA_DIR": str(data.path), **overrides}
     result = run_crawl(list(urls), overrides, crawl_id=crawl_id, resume=resume,
                        max_pages=max_pages, site_budget=site_budget, spider_args=spider_args)
@@ -136,9 +147,15 @@ def _report(crawl: dict, data: DataDir) -> None:
 @click.option("--frontier", metavar="NAME", help="With --redis: the shared frontier's name (default: from the seeds).")
 @click.option("--worker", metavar="ID",
               help="With --redis: this worker's id, also put in its WARC file names (default: host-pid).")
+@click.option("--processes", metavar="N|auto",
+              help="Split the sites over N crawl processes, never one host in two (auto: one per core; "
+                   "default: NEWSARCHIVE_PROCESSES, 1).")
+@click.option("--crawl-id", "part_id", hidden=True, help="A part of a split crawl: its crawl id (set by the parent).")
+@click.option("--settings-json", hidden=True, help="A part of a split crawl: the parent's setting overrides.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log (LOG_LEVEL=INFO).")
 def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_extract, settings, resume,
-          allow_private, verbose, site_id, sites_file, full, render, redis_url, frontier, worker):
+          allow_private, verbose, site_id, sites_file, full, render, redis_url, frontier, worker, processes,
+          part_id, settings_json):
     """Crawl news sites from their start URLs into WARC files and the catalog.
 
     Polite by default: robots.txt and its Crawl-delay, AutoThrottle, one request
@@ -150,6 +167,7 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
         newsarchive crawl https://example.kz/kk/news --data ./data --max-pages 500 --contact me@example.org
         newsarchive crawl --site atyrau --file sites.toml --data ./data
         newsarchive crawl --resume --data ./data
+        newsarchive crawl --processes 2 --no-extract https://a.example.kz/news https://b.example.kz/news
         newsarchive crawl --redis redis://127.0.0.1:6379/0 --worker w1 https://example.kz/kk/news
         newsarchive crawl --render https://www.gov.kz/memleket/entities/atyrau/press/news
     """
@@ -194,13 +212,105 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
         overrides.update(redis_overrides(redis_url, frontier, worker))
         connect(redis_url).close()  # one line now, not a traceback mid-crawl, if Redis is not there
     overrides.update(_parse_overrides(settings))
+    if settings_json:
+        overrides.update(json.loads(settings_json))
+    processes = _processes(processes, overrides)
+    if processes > 1 and redis_url:
+        raise click.UsageError("--processes and --redis do not combine: start one `newsarchive crawl --redis` "
+                               "worker per core instead (each with its own --worker)")
     if not urls and not resume:
         raise click.UsageError("give at least one start URL (example: newsarchive crawl https://example.kz/kk/news)")
     spider_args = {"site_profile": profile.to_json()} if profile else None
-    row = _crawl(urls, data_dir, overrides, max_pages, site_budget, resume=resume, spider_args=spider_args)
+    crawl_id = part_id
+    if part_id is None and (resume or (processes > 1 and profile is None)):
+        from crawler.parallel import parts_to_resume, plan_parts
+        from crawler.spiders.news import new_crawl_id
+
+        data = _recover(data_dir)
+        if resume:
+            crawl_id, seeds = _crawl_to_resume(data)
+            urls = urls or seeds
+            parts = parts_to_resume(data.catalog_path, crawl_id, seeds)  # a part resumes with its siblings
+        else:
+            parts = plan_parts(new_crawl_id(), list(urls), processes, max_pages)
+            parts = parts if len(parts) > 1 else None
+        if parts:
+            _crawl_parts(parts, data, overrides, site_budget)
+            return
+    row = _crawl(urls, data_dir, overrides, max_pages, site_budget, resume=resume, spider_args=spider_args,
+                 crawl_id=crawl_id)
     _report(row, DataDir(data_dir))
     if row["status"] not in ("finished",):
         sys.exit(1)
+
+
+def _processes(option: str | None, overrides: dict) -> int:
+    """How many crawl processes: the option, else NEWSARCHIVE_PROCESSES; "auto" is one per core."""
+    value = option
+    if value is None:
+        from crawler.runner import project_settings
+
+        value = project_settings(overrides).get("NEWSARCHIVE_PROCESSES", 1)
+    text = str(value).strip().lower()
+    if text == "auto":
+        import os
+
+        return os.cpu_count() or 1
+    if not text.isdigit() or int(text) < 1:
+        raise click.BadParameter(f"{value!r} is not a number of processes (1, 2, ... or auto)",
+                                 param_hint="--processes")
+    return int(text)
+
+
+def _crawl_parts(parts, data: DataDir, overrides: dict, site_budget: int) -> None:
+    """Crawl the parts of a split crawl in child processes, then report their totals (exit 1 unless finished)."""
+    from archive.catalog import Catalog
+    from archive.recover import recover
+    from crawler.parallel import PART_ID, ParallelCrawl, child_command, overall_status, part_settings
+    from crawler.scheduler import ensure_catalog
+
+    ensure_catalog(data.path)  # before the children open it side by side
+    count = len(parts)
+    runner = ParallelCrawl(
+        parts, data.path, lambda part: child_command(part, data.path, part_settings(part, overrides, count),
+                                                     site_budget),
+        echo=click.echo, board=_progress_board(parts, overrides))
+    outcomes = runner.run()
+    status = overall_status(outcomes)
+    if status != "finished":  # a child that died left its row "running" and its last records unindexed
+        for line in recover(data.path).describe():
+            click.echo(f"recovered: {line}", err=True)
+    with Catalog(data.catalog_path, read_only=True) as catalog:
+        rows = [row for part in parts
+                for row in catalog.db.query("select * from crawls where id = ?", [part.crawl_id])]
+    total = {name: sum(row[name] or 0 for row in rows) for name in ("pages", "bytes", "articles", "errors")}
+    group = PART_ID.fullmatch(parts[0].crawl_id).group("group")
+    _report({"id": f"{group} ({count} processes)", "status": status, **total}, data)
+    if status != "finished":
+        sys.exit(1)
+
+
+def _progress_board(parts, overrides: dict):
+    """One live board for all children on a terminal (one line per child), as a crawl draws its sites."""
+    from crawler.extensions.progress import CrawlProgress, SiteProgress
+    from crawler.runner import project_settings
+
+    if not sys.stderr.isatty() or not project_settings(overrides).getbool("NEWSARCHIVE_PROGRESS", True):
+        return None
+    progress = CrawlProgress(sys.stderr)
+    names = {part.label: f"{part.label} {part.hosts}" for part in parts}
+
+    def draw(counts: dict[str, dict], final: bool) -> None:
+        now = progress.clock()
+        for label, figures in counts.items():
+            line = progress.board.sites.setdefault(names[label], SiteProgress())
+            if figures["pages"] > line.pages:
+                line.first_at = line.first_at if line.first_at is not None else now
+                line.last_at = now
+            line.pages, line.articles, line.errors = figures["pages"], figures["articles"], figures["errors"]
+        progress.redraw(final=final)
+
+    return draw
 
 
 @cli.command()
