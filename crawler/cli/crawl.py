@@ -205,6 +205,9 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
     if (frontier or worker) and not redis_url:
         raise click.UsageError("--frontier and --worker name a shared frontier: give --redis URL too")
     if redis_url:
+        if _processes(processes, {**overrides, **_parse_overrides(settings)}) > 1:
+            raise click.UsageError("--processes and --redis do not combine: start one `newsarchive crawl --redis` "
+                                   "worker per core instead (each with its own --worker)")
         if resume:
             raise click.UsageError("--resume is not needed with --redis: the frontier in Redis resumes by itself")
         from crawler.frontier import connect, redis_overrides
@@ -215,9 +218,6 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
     if settings_json:
         overrides.update(json.loads(settings_json))
     processes = _processes(processes, overrides)
-    if processes > 1 and redis_url:
-        raise click.UsageError("--processes and --redis do not combine: start one `newsarchive crawl --redis` "
-                               "worker per core instead (each with its own --worker)")
     if not urls and not resume:
         raise click.UsageError("give at least one start URL (example: newsarchive crawl https://example.kz/kk/news)")
     spider_args = {"site_profile": profile.to_json()} if profile else None
@@ -285,7 +285,7 @@ def _crawl_parts(parts, data: DataDir, overrides: dict, site_budget: int) -> Non
                 for row in catalog.db.query("select * from crawls where id = ?", [part.crawl_id])]
     total = {name: sum(row[name] or 0 for row in rows) for name in ("pages", "bytes", "articles", "errors")}
     group = PART_ID.fullmatch(parts[0].crawl_id).group("group")
-    _report({"id": f"{group} ({count} processes)", "status": status, **total}, data)
+    _report({"id": f"{group} ({count} process{'es' * (count > 1)})", "status": status, **total}, data)
     if status != "finished":
         sys.exit(1)
 
