@@ -201,7 +201,8 @@ def _extract_from_tree(tree, url, headers, encoding, timezone, now, template=Non
     document = bare_extraction(tree, url=url, **TRAFILATURA_OPTIONS)
 
     title = pagemeta.page_title(
-        tree, heading, fallback=getattr(document, "title", None), headline=pagemeta.json_ld_headline(json_ld)
+        tree, heading, fallback=getattr(document, "title", None), headline=pagemeta.json_ld_headline(json_ld),
+        url=url,
     )
     raw_text = getattr(document, "text", None) or ""
     main_text = boilerplate.trim_text(raw_text, title)

@@ -16,7 +16,17 @@ handled by what the publisher declares as the headline (JSON-LD
 (``class="…overline|topline|kicker…"``) is not part of the heading; when the
 declared headline is the heading *with* a "Kicker: " in front, the publisher
 made it part of the title and we keep it; when the heading is the declared
-headline with a kicker in front, the declared headline wins.
+headline with a kicker in front, the declared headline wins. A subtitle
+marked up inside the ``<h1>`` (``class="…subtitle|standfirst…"``) goes too.
+
+Agreement (:func:`agreed_title`): the heading is then checked against the
+page's other titles (JSON-LD headline, og:title, a twitter:title of its own,
+``<title>``), each with the site's name cut off (og:site_name or the host:
+"— www.wday.ru", "- Die Neue Südtiroler Tageszeitung" on tageszeitung.it).
+When more of them say one other wording than say the heading's, that
+wording wins (a live ticker's newest entry in the ``<h1>``, a shortened
+teaser); on a tie, or when the winner is only the heading plus a label
+("… - Güncel haberler"), the heading stays.
 
 Without a heading: the JSON-LD headline (an article's own, without site
 suffix), then og:title, then trafilatura's title, then ``<title>`` with the
@@ -29,8 +39,9 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml.html import HtmlElement
 
@@ -44,7 +55,8 @@ _CONTENT_HINT = re.compile(r"(^|[\s_-])(content|article|post|news|entry|material
 _LOGO_HINT = re.compile(r"(?:^|[\s_-])(?:logo|brand|site-?name|site-?title)(?:$|[\s_-])", re.I)
 # Parts of an <h1> that are not the headline: the kicker over it, screen-reader-only separators.
 _NOT_HEADLINE_PART = re.compile(
-    r"overline|topline|kicker|dachzeile|eyebrow|roofline|supertitle|offscreen|visually-?hidden|sr-only|separator",
+    r"overline|topline|kicker|dachzeile|eyebrow|roofline|supertitle|sub-?title|subhead|standfirst|strapline|"
+    r"offscreen|visually-?hidden|sr-only|separator",
     re.I,
 )
 _KICKER_MAX_CHARS = 60
@@ -215,13 +227,17 @@ def page_title(
     heading: HtmlElement | None,
     fallback: str | None = None,
     headline: str | None = None,
+    url: str | None = None,
 ) -> str | None:
     """The article title by the rule in the module docstring.
 
-    ``headline`` is the JSON-LD headline (see :func:`json_ld_headline`).
+    ``headline`` is the JSON-LD headline (see :func:`json_ld_headline`);
+    ``url`` is the page's address, whose host names the site when
+    og:site_name does not (a "Title — www.example.ru" ``<title>``).
     """
     site = meta_content(tree, "og:site_name")
     og_title = meta_content(tree, "og:title", "twitter:title")
+    twitter_title = meta_content(tree, "twitter:title")
     title_element = tree.find(".//title")
     head_title = clean_inline(title_element.text_content()) if title_element is not None else None
     declared = [t for t in (headline, _without_site(og_title, site)) if t]
@@ -229,9 +245,14 @@ def page_title(
         full, bare = heading_text(heading), heading_text(heading, bare=True)
         if bare and bare != site and _shares_a_word(bare, [og_title, head_title, headline]):
             folded = {t.casefold() for t in declared}
-            return next((t for t in (full, bare) if t.casefold() in folded), None) or _with_declared_kicker(
+            visible = next((t for t in (full, bare) if t.casefold() in folded), None) or _with_declared_kicker(
                 bare, declared
             )
+            names = site_names(site, url)
+            # twitter:title counts only where the publisher wrote it apart from og:title.
+            twitter = twitter_title if title_key(without_site_affix(twitter_title, names)) != title_key(
+                without_site_affix(og_title, names)) else None
+            return agreed_title(visible, [headline, og_title, twitter, head_title], names)
     if headline and headline != site:
         return _without_site(headline, site)
     if og_title:
@@ -239,6 +260,121 @@ def page_title(
     if fallback:
         return clean_inline(fallback)
     return strip_site_name(head_title, site)
+
+
+_QUOTE_MARKS = dict.fromkeys(map(ord, "\"'`\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a"))
+_DASHES = re.compile(r"[\u2010-\u2015\u2212]")
+_LABEL_SEPARATORS = "|-:/»«·"
+_MIN_HOST_LABEL = 4
+# A title part holding the host label is the site name only when not much longer than it.
+_SITE_NAME_STRETCH = 3
+
+
+def title_key(title: str | None) -> str:
+    """A title reduced to its words for comparing two declarations of it.
+
+    Case, quote marks, the kind of dash, spacing, a full stop at the end and
+    soft hyphens are typography, not wording: og:title's "'We had some
+    issues,'" and the heading's "‘We had some issues,’" are one title.
+    """
+    text = unicodedata.normalize("NFKC", clean_inline(title) or "").casefold()
+    text = _DASHES.sub("-", text.translate(_QUOTE_MARKS))
+    return " ".join(text.split()).rstrip(". ")
+
+
+def site_names(site: str | None, url: str | None) -> set[str]:
+    """How the site names itself in titles: og:site_name, the host, the host's own label.
+
+    Keys are squeezed to letters and digits ("www.wday.ru" → "wwwwdayru",
+    "Financial Post" → "financialpost"); the label is the host's name
+    without "www." and the public suffix ("tageszeitung" of www.tageszeitung.it).
+    """
+    names = {_squeezed(site)} if site else set()
+    host = (urlsplit(url).hostname or "") if url else ""
+    if host:
+        names.update({_squeezed(host), _squeezed(host.removeprefix("www."))})
+        labels = [label for label in host.split(".") if label != "www"]
+        if len(labels) >= 2 and len(labels[-2]) >= _MIN_HOST_LABEL:
+            names.add(_squeezed(labels[-2]))
+    return {name for name in names if name}
+
+
+def _squeezed(text: str | None) -> str:
+    return re.sub(r"\W+|_", "", title_key(text))
+
+
+def _is_site_name(label: str, names: set[str]) -> bool:
+    """Is this part of a title the site's name ("Die Neue Südtiroler Tageszeitung" on tageszeitung.it)?"""
+    squeezed = _squeezed(label)
+    return bool(squeezed) and any(
+        squeezed == name
+        or (len(name) >= _MIN_HOST_LABEL and name in squeezed and len(squeezed) <= _SITE_NAME_STRETCH * len(name))
+        for name in names
+    )
+
+
+def without_site_affix(title: str | None, names: set[str]) -> str | None:
+    """A title without the " | Site" suffix or "Site: " prefix that the site's names give away."""
+    if not title or not names:
+        return title
+    suffix = re.match(r"^(.+?)\s+(?:\||—|–|-{1,2}|::|»|·|/)\s+([^|—–»·/]+)$", title) or re.match(
+        r"^(.+?)\s*(?:\||—|–|::|»|·)\s*([^|—–»·/]+)$", title)
+    if suffix and _is_site_name(suffix.group(2), names):
+        return suffix.group(1).strip()
+    prefix = re.match(r"^([^|—–»·/:]+?)\s*(?:\||—|–|-{1,2}|::|»|·|/|:)\s+(.+)$", title)
+    if prefix and _is_site_name(prefix.group(1), names):
+        return prefix.group(2).strip()
+    return title
+
+
+def _affix_of(candidate: str, wording: str) -> str | None:
+    """The label beside ``candidate`` in ``wording`` ("Section" of "Section: Headline"), else None."""
+    wanted, said = title_key(candidate), title_key(wording)
+    if not wanted or said == wanted:
+        return None
+    if said.startswith(wanted):
+        rest = said[len(wanted):].lstrip()
+        label = rest.lstrip(_LABEL_SEPARATORS + " ") if rest[:1] in _LABEL_SEPARATORS else ""
+    elif said.endswith(wanted):
+        rest = said[: -len(wanted)].rstrip()
+        label = rest.rstrip(_LABEL_SEPARATORS + " ") if rest[-1:] in _LABEL_SEPARATORS else ""
+    else:
+        return None
+    return label or None
+
+
+def agreed_title(visible: str, voices: list[str | None], names: set[str]) -> str:
+    """The visible headline, unless the page's declared titles agree on another wording.
+
+    The heading is one voice; each of the JSON-LD headline, og:title,
+    twitter:title (when it says something else than og:title) and
+    ``<title>`` is another, its site name cut off. A voice votes for the
+    wording it says, or else for the longest wording it says with a shorter
+    label beside it ("Headline | Section", "Kicker: Headline"). A wording
+    with more votes than the heading's wins: a live ticker's latest entry or
+    a shortened teaser in the ``<h1>`` loses to the headline the publisher
+    declares everywhere else. On a tie the visible heading stays.
+    """
+    said = [without_site_affix(v, names) for v in voices if v]
+    candidates = list(dict.fromkeys([visible, *said], None))
+    votes = dict.fromkeys(candidates, 0)
+    for wording in [visible, *said]:
+        same = [c for c in candidates if title_key(c) == title_key(wording)]
+        near = [c for c in candidates if (label := _affix_of(c, wording)) and len(label) < len(title_key(c))]
+        chosen = same[0] if same else max(near, key=len, default=None)
+        if chosen is not None:
+            votes[chosen] += 1
+    totals: dict[str, int] = {}
+    for candidate, count in votes.items():
+        totals[title_key(candidate)] = totals.get(title_key(candidate), 0) + count
+    best = max(totals.values())
+    leaders = [key for key, count in totals.items() if count == best]
+    if best > totals[title_key(visible)] and len(leaders) == 1:
+        winner = next(c for c in candidates if title_key(c) == leaders[0])
+        label = _affix_of(visible, winner)
+        # The heading plus a label the site names nowhere ("… - Güncel haberler") is still the heading.
+        return visible if label and len(label) < len(title_key(visible)) else winner
+    return visible
 
 
 def _without_site(title: str | None, site: str | None) -> str | None:

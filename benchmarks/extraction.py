@@ -32,8 +32,10 @@ with_metadata=True)``; ``traf-fast`` = the same with ``fast=True``; ``ours`` =
 trafilatura's fast mode), ``ours-html`` (trafilatura handed a string, not our
 tree).
 
-After the tables: the pages where ours misses the title or the date, or
-scores body F1 below 0.9, each with the likely reason.
+After the tables: every page where ours misses the title or the date, with
+the class of the miss (a fault in the truth, the page's own titles
+disagreeing, or ours) and a one-line reason, then the pages scoring body F1
+below 0.9. ``--misses`` prints only that list (ours alone, one run per page).
 """
 
 from __future__ import annotations
@@ -132,9 +134,19 @@ def load_test_pages() -> list[dict]:
 # --- scoring ---------------------------------------------------------------------
 
 
+_QUOTE_MARKS = dict.fromkeys(map(ord, "\"'`‘’‚‛“”„‟«»‹›"))
+_DASHES = re.compile(r"[\u2010-\u2015\u2212]")
+
+
 def normalise_title(title: str | None) -> str:
-    text = unicodedata.normalize("NFKC", title or "").replace("\u00ad", "")
-    return " ".join(text.casefold().split())
+    """The title as compared, for every pipeline alike.
+
+    The shared pages' rule (NFKC, casefold, soft hyphens dropped) plus
+    typography judged to leave the title the same: quote marks of any kind
+    (or none: „X“, "X" and X), the kind of dash, and spacing.
+    """
+    text = unicodedata.normalize("NFKC", title or "").replace("\u00ad", "").translate(_QUOTE_MARKS)
+    return " ".join(_DASHES.sub("-", text).casefold().split())
 
 
 def token_scores(predicted: str, truth: str) -> tuple[float, float, float]:
@@ -322,66 +334,136 @@ def print_set(set_name: str, rows_by_mode: dict[str, list], breakdown: bool) -> 
 
 # --- gaps: the pages where ours falls short, and why ---------------------------------
 
-_SEPARATOR = re.compile(r"^\s*(?:\||-|–|—|::|·|/|--|ㅣ)\s*")
+_SEPARATORS = "|-:/»«·"
 _QUOTES = "'’‘\"“”"
 
+SUFFIX_KEPT = "truth fault: keeps a site/section suffix"
+CUT_AT_QUOTE = "truth fault: cut at a quote mark"
+DISPUTED = "disputed: the page's own titles disagree"
+OURS = "our fault"
+DATE_SWAPPED = "truth fault: day and month swapped"
+DATE_NONE = "truth fault: no date (year 1)"
+DATE_ZONE = "time zone: page gives UTC only; truth is the publisher's local day"
 
-SUFFIX_KEPT = "truth keeps the site suffix of <title>/og:title; ours cuts it"
-CUT_AT_QUOTE = "truth cut at a quote mark (annotation artefact)"
+
+def page_titles(page: dict, compared=normalise_title) -> dict[str, str]:
+    """The page's own titles by source (h1, JSON-LD, og:title, twitter:title, <title>), put through ``compared``."""
+    tree = extract_module.parse_html(extract_module.decode_html(page["html"], page.get("headers"))[0])
+    if tree is None:
+        return {}
+    heading = pagemeta.main_heading(tree)
+    head = tree.find(".//title")
+    found = {
+        "h1": pagemeta.heading_text(heading) if heading is not None else None,
+        "JSON-LD": pagemeta.json_ld_headline(pagemeta.json_ld_objects(tree)),
+        "og:title": pagemeta.meta_content(tree, "og:title"),
+        "twitter:title": pagemeta.meta_content(tree, "twitter:title"),
+        "<title>": head.text_content() if head is not None else None,
+        "og:site_name": pagemeta.meta_content(tree, "og:site_name"),
+    }
+    return {source: compared(text) for source, text in found.items() if text}
 
 
-def title_gap_reason(page: dict, got: str | None) -> str:
+def _with_quotes(title: str | None) -> str:
+    """Folded like :func:`normalise_title` but keeping quote marks (to see a title cut at one)."""
+    return " ".join(unicodedata.normalize("NFKC", title or "").replace("\u00ad", "").casefold().split())
+
+
+def _label_beside(short: str, long: str) -> str | None:
+    """The label after or before ``short`` in ``long`` across a separator ("x | site" → "site")."""
+    if long.startswith(short) and long[len(short):].lstrip()[:1] in _SEPARATORS:
+        return long[len(short):].strip(_SEPARATORS + " ")
+    if long.endswith(short) and long[: -len(short)].rstrip()[-1:] in _SEPARATORS:
+        return long[: -len(short)].strip(_SEPARATORS + " ")
+    return None
+
+
+def title_miss_class(page: dict, got: str | None) -> tuple[str, str]:
+    """Why a title misses: (class, one-line reason)."""
     truth = page["truth"]["title"]
     mine, want = normalise_title(got), normalise_title(truth)
-    if want.startswith(mine) and _SEPARATOR.match(want[len(mine):]):
-        return SUFFIX_KEPT
-    tree = extract_module.parse_html(extract_module.decode_html(page["html"], page.get("headers"))[0])
-    heading = pagemeta.main_heading(tree) if tree is not None else None
-    visible = normalise_title(pagemeta.heading_text(heading)) if heading is not None else None
-    og = normalise_title(pagemeta.meta_content(tree, "og:title")) if tree is not None else ""
-    ld = normalise_title(pagemeta.json_ld_headline(pagemeta.json_ld_objects(tree))) if tree is not None else ""
-    head = tree.find(".//title") if tree is not None else None
-    head_title = normalise_title(head.text_content()) if head is not None else ""
-    for full in (mine, og, ld, head_title):
-        if full.startswith(want) and full[len(want):].lstrip()[:1] in tuple(_QUOTES):
-            return CUT_AT_QUOTE
-    if visible == mine:
-        source = "og:title" if want == og else "JSON-LD headline" if want == ld else "another title"
-        source = "<title>" if source == "another title" and want == head_title else source
-        return f"ours is the visible <h1>; truth is the {source}, worded differently"
-    return "other: see the page"
+    titles = page_titles(page)
+    site = titles.pop("og:site_name", "")
+    label = _label_beside(mine, want) if mine else None
+    if label and len(label) < len(mine):
+        return SUFFIX_KEPT, f"truth = ours + {label!r}"
+    if site and _label_beside(want.removesuffix(site).rstrip(_SEPARATORS + " "), want) == site:
+        return SUFFIX_KEPT, f"truth keeps the site name {site!r} (and is worded unlike ours)"
+    cut = _with_quotes(truth)
+    for source, full in page_titles(page, _with_quotes).items():
+        if full.startswith(cut) and full[len(cut):].lstrip()[:1] in tuple(_QUOTES):
+            return CUT_AT_QUOTE, f"truth is the {source} cut at its quote mark"
+    for_truth = [source for source, text in titles.items() if text == want or _label_beside(want, text)]
+    for_ours = [source for source, text in titles.items() if text == mine or _label_beside(mine, text)]
+    if for_truth and for_ours:
+        return DISPUTED, f"truth = {', '.join(for_truth)}; ours = {', '.join(for_ours)}"
+    return OURS, f"ours matches none of the page's titles ({', '.join(titles) or 'none'})"
 
 
-def print_gaps(rows: list[tuple[dict, dict, float]]) -> None:
-    lines, reasons = [], Counter()
+def date_miss_class(found: str | None, truth: dict) -> tuple[str, str]:
+    """Why a date misses: (class, one-line reason)."""
+    wanted = truth.get("date") or ""
+    day = str(found or "")[:10]
+    if wanted[:4].isdigit() and int(wanted[:4]) < 1900:
+        return DATE_NONE, f"truth {wanted}"
+    if len(wanted) == 10 and day == f"{wanted[:4]}-{wanted[8:]}-{wanted[5:7]}":
+        return DATE_SWAPPED, f"ours {day}, truth {wanted}"
+    if str(found or "").endswith(("+00:00", "Z")) and abs(_ordinal(day) - _ordinal(wanted)) == 1:
+        return DATE_ZONE, f"ours {found}, truth {wanted}"
+    return OURS, f"ours {found}, truth {wanted}"
+
+
+def _ordinal(day: str) -> int:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(day).toordinal()
+    except ValueError:
+        return 0
+
+
+def misses(rows: list[tuple[dict, dict, float]]) -> list[tuple[str, str, str, str, str]]:
+    """(page, field, ours vs truth, class, why) for every title and date that misses."""
+    found = []
     for page, result, _ in rows:
         truth = page["truth"]
         if title_matches(result["title"], truth) is False:
-            reason = title_gap_reason(page, result["title"])
-            reasons[f"title: {reason}"] += 1
-            lines.append((page["name"], "title", f"{result['title']!r} vs truth {truth['title']!r}", reason))
+            kind, why = title_miss_class(page, result["title"])
+            found.append((page["name"], "title", f"{result['title']!r} vs truth {truth['title']!r}", kind, why))
         if date_matches(result["date"], truth) is False:
-            reasons["date"] += 1
-            lines.append((page["name"], "date", f"{result['date']} vs truth {truth.get('date')}", ""))
-        if truth.get("body"):
-            p, r, f = token_scores(result["text"], truth["body"])
-            if f < 0.9:
-                why = "extra text kept (precision)" if p < r else "body cut short (recall)"
-                reasons[f"body: {why}"] += 1
-                lines.append((page["name"], "body", f"F1 {f:.3f} (P {p:.3f} R {r:.3f})", why))
-    print(f"\nGaps of 'ours' on the real pages ({len(lines)}):")
-    print(f"{'page':<46} {'field':<6} {'what':<90} why")
-    for name, field, what, why in lines:
-        print(f"{name:<46} {field:<6} {what[:90]:<90} {why}")
-    print("\nGap reasons:")
-    for reason, count in reasons.most_common():
-        print(f"  {count:>3}  {reason}")
+            kind, why = date_miss_class(result["date"], truth)
+            found.append((page["name"], "date", f"{result['date']} vs truth {truth.get('date')}", kind, why))
+    return found
+
+
+def print_misses(rows: list[tuple[dict, dict, float]]) -> None:
+    """Every title and date 'ours' misses on the real pages, with its class, and the tally."""
+    found = misses(rows)
+    print(f"\nTitle and date misses of 'ours' on the real pages ({len(found)}):")
+    for name, field, what, kind, why in found:
+        print(f"  {name}  [{field}] {kind}: {why}\n      {what}")
+    print("\nMisses by class:")
+    for (field, kind), count in Counter((f, k) for _, f, _, k, _ in found).most_common():
+        print(f"  {count:>3}  {field:<5} {kind}")
     titled = [(page, result) for page, result, _ in rows if title_matches(result["title"], page["truth"]) is not None]
     right = sum(bool(title_matches(result["title"], page["truth"])) for page, result in titled)
-    artefacts = reasons[f"title: {SUFFIX_KEPT}"] + reasons[f"title: {CUT_AT_QUOTE}"]
-    print(f"\nTitle exact {right}/{len(titled)} = {right / len(titled):.3f}; leaving out the {artefacts} pages whose "
-          f"truth keeps a site suffix or is cut at a quote: {right}/{len(titled) - artefacts} = "
-          f"{right / max(len(titled) - artefacts, 1):.3f}")
+    faults = sum(1 for _, f, _, k, _ in found if f == "title" and k.startswith("truth fault"))
+    print(f"\nTitle exact {right}/{len(titled)} = {right / len(titled):.3f}; without the {faults} pages whose truth is "
+          f"at fault: {right}/{len(titled) - faults} = {right / max(len(titled) - faults, 1):.3f}")
+
+
+def print_gaps(rows: list[tuple[dict, dict, float]]) -> None:
+    """The misses, then the pages whose body scores F1 below 0.9."""
+    print_misses(rows)
+    weak = []
+    for page, result, _ in rows:
+        if page["truth"].get("body"):
+            p, r, f = token_scores(result["text"], page["truth"]["body"])
+            if f < 0.9:
+                why = "extra text kept (precision)" if p < r else "body cut short (recall)"
+                weak.append(f"  {page['name']:<46} F1 {f:.3f} (P {p:.3f} R {r:.3f}) {why}")
+    print(f"\nBodies of 'ours' under F1 0.9 on the real pages ({len(weak)}):")
+    print("\n".join(weak))
 
 
 # --- demo portal: site-level template learning --------------------------------------
@@ -477,8 +559,17 @@ def main(argv=None) -> int:
                         help="time each page this many times and keep the fastest (default 3: "
                              "the machine is shared, the minimum is the stable figure)")
     parser.add_argument("--demo-articles", type=int, default=40, help="article pages per demo site (0: skip)")
+    parser.add_argument("--misses", action="store_true",
+                        help="only ours on the real pages, once each: every title and date miss with its class")
     args = parser.parse_args(argv)
     modes = list(dict.fromkeys(args.modes))
+    if args.misses:
+        real = load_realpages()
+        if not real:
+            print(f"{REALPAGES} is missing: no real pages to list misses on.")
+            return 1
+        print_misses(measure(real[: args.limit] if args.limit else real, ["ours"], repeat=1)["ours"])
+        return 0
 
     print(f"goals: body F1 >= {GOALS['F1']}, title >= {GOALS['title']}, date >= {GOALS['date']}, "
           f"pages leaking <= {GOALS['leakpg']:.0%}, ms/page <= traf-default's")
