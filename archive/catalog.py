@@ -28,7 +28,7 @@ import sqlite_utils
 from archive.datadir import fsync_directory
 from archive.errors import CatalogError
 from archive.migrations import BASE_VERSION, LATEST_VERSION as SCHEMA_VERSION, migrate
-from archive.versions import CRAWL_COUNTS_SQL, record_batch
+from archive.versions import CRAWL_COUNTS_SQL, record_batch, restate
 
 OPEN_SUFFIX = ".open"  # a WARC file still being written (see archive.warc)
 CRAWL_STATUSES = ("running", "finished", "interrupted", "failed")
@@ -49,6 +49,10 @@ _TABLES: dict[str, tuple[tuple[str, type, str], ...]] = {
         ("author", str, "Author or issuing office, as printed."),
         ("description", str, "Lead or meta description."),
         ("text", str, "Main text, boilerplate removed."),
+        ("captions", str, "Image captions, one per line, in page order; kept out of text. "
+         "NULL when the page has none (or the row predates schema 7: reindex fills it)."),
+        ("links", int, "Hyperlinks in the article text (anchors whose words the text shows); "
+         "NULL in rows from before schema 7."),
         ("warc_filename", str, "WARC file holding the response the article was extracted from."),
         ("warc_offset", int, "Byte offset of that response record in the WARC file."),
         ("warc_length", int, "Byte length of that (gzipped) response record."),
@@ -72,6 +76,8 @@ _TABLES: dict[str, tuple[tuple[str, type, str], ...]] = {
         ("author", str, "Author or issuing office, as printed."),
         ("description", str, "Lead or meta description."),
         ("text", str, "Main text of this version, boilerplate removed."),
+        ("captions", str, "Image captions of this version's first capture, one per line (NULL: none)."),
+        ("links", int, "Hyperlinks in the text of this version's first capture."),
         ("warc_filename", str, "WARC file holding the first capture that showed this version."),
         ("warc_offset", int, "Byte offset of that record in the WARC file."),
         ("warc_length", int, "Byte length of that (gzipped) record."),
@@ -87,6 +93,8 @@ _TABLES: dict[str, tuple[tuple[str, type, str], ...]] = {
         ("language", str, "Language code of the text."),
         ("author", str, "Author or issuing office, as printed."),
         ("description", str, "Lead or meta description."),
+        ("captions", str, "Image captions the capture showed, one per line (NULL: none)."),
+        ("links", int, "Hyperlinks in the capture's article text."),
         ("warc_filename", str, "WARC file holding the capture."),
         ("warc_offset", int, "Byte offset of the capture's record; unique with warc_filename and url."),
         ("warc_length", int, "Byte length of that (gzipped) record."),
@@ -126,6 +134,16 @@ _TABLES: dict[str, tuple[tuple[str, type, str], ...]] = {
         ("changed_articles", int, "Articles this crawl found with a changed title, date or text (a new version)."),
         ("removed_articles", int, "Articles this crawl found gone (HTTP 404 or 410 after being there)."),
     ),
+    "site_templates": (
+        ("site", str, "Site (host, port included) whose pages the template was learned from."),
+        ("crawl_id", str, "Crawl that learned it (crawls.id); unique with site."),
+        ("pairs", str, "JSON list of the template's paragraph-neighbour keys (16 hex digits each); "
+         "the next crawl of the site starts from them."),
+        ("pages", int, "Pages of the site the crawl learned from."),
+        ("warc_filename", str, "WARC file holding the template's metadata record (the source of truth)."),
+        ("warc_offset", int, "Byte offset of that record."),
+        ("warc_length", int, "Byte length of that (gzipped) record."),
+    ),
     "errors": (
         ("id", int, "Row id."),
         ("crawl_id", str, "Crawl that met the error (crawls.id)."),
@@ -143,6 +161,7 @@ SCHEMA_DOC: dict[str, dict[str, str]] = {
 }
 _PRIMARY_KEYS = {"articles": "url", "article_versions": ("url", "version"),
                  "article_sightings": ("warc_filename", "warc_offset", "url"), "captures": "id", "crawls": "id",
+                 "site_templates": ("site", "crawl_id"),
                  "errors": "id", "meta": "key"}
 _NOT_NULL = {
     "articles": ("warc_filename", "warc_offset", "warc_length"),
@@ -151,6 +170,7 @@ _NOT_NULL = {
     "captures": ("url", "warc_filename", "warc_offset", "warc_length"),
     "crawls": ("started_at", "status"),
     "errors": ("message", "at"),
+    "site_templates": ("site", "crawl_id", "pairs", "warc_filename", "warc_offset", "warc_length"),
 }
 _INDEXES = (
     ("articles", ("published",), False),
@@ -194,7 +214,22 @@ def crawl_totals(conn, crawl_id: str) -> dict:
     return {name: conn.execute(sql, [crawl_id]).fetchone()[0] for name, sql in CRAWL_TOTALS_SQL.items()}
 
 
-ARTICLE_FIELDS = ("title", "published", "modified", "language", "author", "description", "text")
+ARTICLE_FIELDS = ("title", "published", "modified", "language", "author", "description", "text", "captions", "links")
+
+
+def captions_text(captions) -> str | None:
+    """Captions as stored: one per line, NULL for none.
+
+    One caption a line rather than JSON: it reads as it is in Datasette, a CSV
+    export and ``LIKE '%word%'``; a caption never holds a line break (the
+    extraction folds its whitespace), so splitting on lines gives them back.
+    """
+    if captions is None:
+        return None
+    if isinstance(captions, str):
+        return captions or None
+    lines = [" ".join(str(caption).split()) for caption in captions]
+    return "\n".join(line for line in lines if line) or None
 
 
 def article_row(capture: dict, fields: dict) -> dict:
@@ -205,7 +240,8 @@ def article_row(capture: dict, fields: dict) -> dict:
     return {
         "url": capture["url"],
         "site": urlsplit(capture["url"]).netloc,
-        **{name: fields[name] for name in ARTICLE_FIELDS},
+        **{name: fields.get(name) for name in ARTICLE_FIELDS},
+        "captions": captions_text(fields.get("captions")),
         "warc_filename": capture["warc_filename"],
         "warc_offset": capture["warc_offset"],
         "warc_length": capture["warc_length"],
@@ -466,6 +502,66 @@ class Catalog:
                 "pointing there, wrote nothing"
             )
         _fsync_directory(self.warc_dir)
+
+    # -- site templates (archive.template) -------------------------------------
+
+    def finish_templates(self, recorded: list[tuple], removed=lambda warc_filename, warc_offset: ()) -> int:
+        """Store a crawl's site templates and finish its texts with them; returns the texts changed.
+
+        ``recorded``: (archive.template.RecordedTemplate, (warc file, offset, length) of its
+        WARC record) pairs, all of one crawl. ``removed(file, offset)``: what the site's base
+        template took out of the page of that capture. The records are made durable first;
+        then, in one transaction, the ``site_templates`` rows are written and every sighting
+        of the crawl whose text the final template strips further gets its new text, with
+        its versions and articles row (archive.versions.restate).
+        """
+        from archive.template import pairs_json, restrip, site_of
+
+        self._require_writable()
+        self.flush()
+        for _template, (name, offset, length) in recorded:
+            if self.warc_dir is None:
+                raise CatalogError(f"the catalog was opened without warc_dir, so it cannot fsync {name}")
+            _fsync_warc(self.warc_dir, name, offset + length)
+        crawl_ids = {template.crawl_id for template, _ in recorded}
+        finals = {template.site: template.final for template, _ in recorded if template.final != template.base}
+        changed = []
+        for crawl_id in sorted(crawl_ids):
+            sightings = self.db.execute(
+                "SELECT s.url, s.warc_filename, s.warc_offset, v.title, v.published, v.text FROM article_sightings s"
+                " JOIN article_versions v ON v.url = s.url AND v.content_digest = s.content_digest"
+                " WHERE s.crawl_id = ? GROUP BY s.url, s.warc_filename, s.warc_offset"
+                " ORDER BY s.fetched_at, s.warc_filename, s.warc_offset", [crawl_id]).fetchall()
+            for url, name, offset, title, published, text in sightings:
+                final = finals.get(site_of(url))
+                if not final or text is None:
+                    continue
+                finished = restrip(text, removed(name, offset), final)
+                if finished != text:
+                    changed.append({"url": url, "warc_filename": name, "warc_offset": offset,
+                                    "title": title, "published": published, "text": finished})
+        try:
+            with self.db.atomic():
+                self.db.conn.executemany(
+                    "INSERT OR REPLACE INTO site_templates (site, crawl_id, pairs, pages, warc_filename,"
+                    " warc_offset, warc_length) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [[t.site, t.crawl_id, pairs_json(t.final), t.pages, *pointer] for t, pointer in recorded])
+                restate(self.db.conn, changed)
+        except sqlite3.Error as exc:
+            raise CatalogError(f"cannot write to catalog {self.path}: {exc}") from None
+        return len(changed)
+
+    def site_template_bases(self, before_crawl_id: str | None = None) -> dict[str, frozenset[int]]:
+        """Per site, the template its latest crawl recorded (crawls before ``before_crawl_id`` only).
+
+        A crawl's id begins with its UTC start, so "before" is "started earlier".
+        """
+        from archive.template import pairs_from_json
+
+        sql = ("SELECT site, pairs FROM site_templates t WHERE crawl_id = (SELECT max(crawl_id) FROM site_templates"
+               " u WHERE u.site = t.site" + (" AND u.crawl_id < ?" if before_crawl_id else "") + ")")
+        params = [before_crawl_id] if before_crawl_id else []
+        return {site: pairs_from_json(pairs) for site, pairs in self.db.execute(sql, params).fetchall()}
 
     # -- closing -------------------------------------------------------------
 

@@ -167,6 +167,24 @@ def _v6_versions(db: sqlite_utils.Database) -> None:
         " END")
 
 
+def _v7_structure_and_templates(db: sqlite_utils.Database) -> None:
+    """Image captions and link counts per article, version and sighting; the learned site templates.
+
+    Rows written before this step keep NULL captions and links (``newsarchive
+    reindex`` fills them from the WARCs). ``site_templates`` is an index of the
+    template records crawls write into their WARCs (archive.template).
+    """
+    from archive.catalog import create_table
+
+    for table in ("articles", "article_versions", "article_sightings"):
+        present = {row[1] for row in db.execute(f"PRAGMA table_xinfo({table})").fetchall()}
+        for name, kind in (("captions", "TEXT"), ("links", "INTEGER")):
+            if name not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    if "site_templates" not in db.table_names():
+        create_table(db, "site_templates")
+
+
 # (version it brings the catalog to, step); append only, never edit a released step.
 MIGRATIONS: tuple[tuple[int, Callable[[sqlite_utils.Database], None]], ...] = (
     (2, _v2_filters_views_sites),
@@ -174,6 +192,7 @@ MIGRATIONS: tuple[tuple[int, Callable[[sqlite_utils.Database], None]], ...] = (
     (4, _v4_covering_pointer_index),
     (5, _v5_validators),
     (6, _v6_versions),
+    (7, _v7_structure_and_templates),
 )
 LATEST_VERSION = MIGRATIONS[-1][0] if MIGRATIONS else BASE_VERSION
 

@@ -8,8 +8,8 @@ What counts as a version
     (``article_versions``), numbered 1, 2, ... from the oldest. A page whose
     chrome changed (new payload digest) but whose extracted article did not
     adds a sighting and no version. Author, description, ``modified`` and
-    language are kept per version, from its first capture, but a change in
-    them alone is not a new version (a site may restamp ``modified`` on every
+    language (and image captions and the link count) are kept per version,
+    from its first capture, but a change in them alone is not a new version (a site may restamp ``modified`` on every
     render).
 
 Pointers
@@ -72,12 +72,13 @@ def _gone(alias: str) -> str:
 
 
 SIGHTING_COLUMNS = (
-    "url", "fetched_at", "content_digest", "modified", "language", "author", "description",
+    "url", "fetched_at", "content_digest", "modified", "language", "author", "description", "captions", "links",
     "warc_filename", "warc_offset", "warc_length", "payload_digest", "crawl_id",
 )
 VERSION_COLUMNS = (
     "url", "version", "content_digest", "title", "published", "modified", "language", "author", "description",
-    "text", "warc_filename", "warc_offset", "warc_length", "payload_digest", "fetched_at", "crawl_id",
+    "text", "captions", "links", "warc_filename", "warc_offset", "warc_length", "payload_digest", "fetched_at",
+    "crawl_id",
 )
 _BATCH_COLUMNS = SIGHTING_COLUMNS + ("title", "published", "text")
 _ORDER = "fetched_at, warc_filename, warc_offset"
@@ -112,8 +113,7 @@ WITH ordered AS (
     SELECT *, row_number() OVER (PARTITION BY url ORDER BY {_ORDER}) AS version
     FROM ordered WHERE previous IS NULL OR previous != content_digest
 )
-SELECT st.url, st.version, st.content_digest, st.modified, st.language, st.author, st.description,
-       st.warc_filename, st.warc_offset, st.warc_length, st.payload_digest, st.fetched_at, st.crawl_id
+SELECT {', '.join('st.' + c for c in VERSION_COLUMNS if c not in ('title', 'published', 'text'))}
 FROM starts st LEFT JOIN main.article_versions v ON v.url = st.url AND v.version = st.version
 WHERE v.url IS NULL OR v.content_digest IS NOT st.content_digest
    OR v.warc_filename IS NOT st.warc_filename OR v.warc_offset IS NOT st.warc_offset
@@ -234,6 +234,41 @@ def rederive(conn: sqlite3.Connection, urls) -> None:
     conn.execute(_APPLY_STATE_SQL)
 
 
+def restate(conn: sqlite3.Connection, sightings: list[dict]) -> None:
+    """New title, date and text for sightings already stored; versions and articles follow.
+
+    ``sightings``: dicts of url, warc_filename, warc_offset, title, published, text. For a
+    crawl finishing its texts with the site template it learned (archive.template): each
+    sighting's digest changes, the URL's versions are derived again from its sightings (a
+    version whose text now equals its neighbour's merges into it) and the articles row that
+    points at the capture takes the new text. Runs inside the caller's transaction.
+    """
+    if not sightings:
+        return
+    for statement in _TEMP_TABLES:
+        conn.execute(statement)
+    for table in ("batch_articles", "versions_touched", "presence_touched", "version_changes", "article_state"):
+        conn.execute(f"DELETE FROM temp.{table}")
+    rows = [{**row, "content_digest": content_digest(row["title"], row["published"], row["text"])}
+            for row in sightings]
+    conn.executemany(
+        "INSERT INTO temp.batch_articles (url, content_digest, title, published, text) VALUES (?, ?, ?, ?, ?)",
+        [[r["url"], r["content_digest"], r["title"], r["published"], r["text"]] for r in rows])
+    conn.executemany(
+        "UPDATE main.article_sightings SET content_digest = ? WHERE url = ? AND warc_filename = ? AND warc_offset = ?",
+        [[r["content_digest"], r["url"], r["warc_filename"], r["warc_offset"]] for r in rows])
+    conn.executemany(
+        "UPDATE main.articles SET text = ? WHERE url = ? AND warc_filename = ? AND warc_offset = ?",
+        [[r["text"], r["url"], r["warc_filename"], r["warc_offset"]] for r in rows])
+    conn.executemany("INSERT OR IGNORE INTO temp.versions_touched VALUES (?)", [[r["url"]] for r in rows])
+    conn.execute(_VERSION_CHANGES_SQL)
+    conn.execute(_VERSION_TEXT_SQL)
+    conn.execute(_UPSERT_VERSIONS_SQL)
+    conn.execute(_SURPLUS_VERSIONS_SQL)
+    conn.execute(_STATE_SQL)
+    conn.execute(_APPLY_STATE_SQL)
+
+
 def _batch_value(article: dict, column: str):
     if column == "content_digest":
         return content_digest(article["title"], article["published"], article["text"])
@@ -293,6 +328,8 @@ class Version:
     warc_length: int
     payload_digest: str | None
     content_digest: str
+    captions: str | None = None
+    links: int | None = None
 
 
 @dataclass

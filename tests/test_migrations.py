@@ -162,7 +162,7 @@ def test_a_version_five_catalog_gets_version_one_of_every_article(tmp_path):
     assert first["version"] == 1
     assert (first["text"], first["warc_filename"], first["crawl_id"]) == (ARTICLE["text"], "a.warc.gz", "crawl-1")
     assert (article["versions"], article["first_seen"]) == (1, "2021-03-05T10:00:00Z")
-    assert version(path) == LATEST_VERSION == 6
+    assert version(path) == LATEST_VERSION >= 6
 
 
 def test_a_version_five_catalog_marks_an_article_its_captures_show_gone(tmp_path):
