@@ -3,7 +3,7 @@
 The ``split`` fixture crawls the three demo sites once in one process and once
 in two (then a second, incremental time), each into its own data directory;
 the ``killed`` fixture SIGKILLs one child of a two-process crawl mid-way, then
-resumes the crawl.
+resumes the crawl; a SIGINT to the parent stops both children.
 """
 
 import os
@@ -183,6 +183,32 @@ def test_resume_continues_only_the_killed_part_and_completes_the_crawl(killed):
     articles = {url for (url,) in query(killed["data"], "select url from articles")}
     assert set().union(*killed["expected"].values()) <= articles
     assert set(dict(query(killed["data"], "select id, status from crawls")).values()) == {"finished"}
+
+
+# -- a signal to the parent ------------------------------------------------------------------
+
+
+def test_sigint_is_forwarded_once_and_every_child_ends_interrupted(tmp_path):
+    data = tmp_path / "data"
+    with DemoPortal(articles_per_site=12, latency=0.2) as slow:
+        urls = [site.start_url for site in slow.sites.values()]
+        parent = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", *urls, "--data", str(data),
+                                   "--processes", "2", *LOOPBACK], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        try:
+            started = parent.stdout.readline() + parent.stdout.readline()
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not all(len(slow.requests(site)) >= 3 for site in ("kk", "ru")):
+                time.sleep(0.05)  # both children fetch: Scrapy's own signal handlers are set
+            parent.send_signal(signal.SIGINT)
+            out, err = parent.communicate(timeout=120)
+        finally:
+            parent.kill()
+    assert len(started_parts(started)) == 2
+    assert len([line for line in out.splitlines() if line.startswith("SIGINT: stopping 2 crawl process")]) == 1
+    assert parent.returncode == 1
+    assert re.search(r"\(2 processes\): interrupted;", out)
+    assert sorted(dict(query(data, "select id, status from crawls")).values()) == ["interrupted", "interrupted"]
 
 
 # -- refusals, splitting ---------------------------------------------------------------------

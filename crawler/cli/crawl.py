@@ -223,8 +223,7 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
     spider_args = {"site_profile": profile.to_json()} if profile else None
     crawl_id = part_id
     if part_id is None and (resume or (processes > 1 and profile is None)):
-        from crawler.parallel import parts_to_resume, plan_parts
-        from crawler.spiders.news import new_crawl_id
+        from crawler.parallel import new_group_id, parts_to_resume, plan_parts
 
         data = _recover(data_dir)
         if resume:
@@ -232,7 +231,7 @@ def crawl(urls, data_dir, max_pages, site_budget, depth, contact, operator, no_e
             urls = urls or seeds
             parts = parts_to_resume(data.catalog_path, crawl_id, seeds)  # a part resumes with its siblings
         else:
-            parts = plan_parts(new_crawl_id(), list(urls), processes, max_pages)
+            parts = plan_parts(new_group_id(), list(urls), processes, max_pages)
             parts = parts if len(parts) > 1 else None
         if parts:
             _crawl_parts(parts, data, overrides, site_budget)
@@ -291,11 +290,16 @@ def _crawl_parts(parts, data: DataDir, overrides: dict, site_budget: int) -> Non
 
 
 def _progress_board(parts, overrides: dict):
-    """One live board for all children on a terminal (one line per child), as a crawl draws its sites."""
+    """One live board for all children on a terminal (one line per child), as a crawl draws its sites.
+
+    Scrapy is imported only then: the parent of the crawls has no other use for it (its memory counts).
+    """
+    if not sys.stderr.isatty():
+        return None
     from crawler.extensions.progress import CrawlProgress, SiteProgress
     from crawler.runner import project_settings
 
-    if not sys.stderr.isatty() or not project_settings(overrides).getbool("NEWSARCHIVE_PROGRESS", True):
+    if not project_settings(overrides).getbool("NEWSARCHIVE_PROGRESS", True):
         return None
     progress = CrawlProgress(sys.stderr)
     names = {part.label: f"{part.label} {part.hosts}" for part in parts}
