@@ -24,6 +24,7 @@ import hashlib
 import io
 import os
 import socket
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -40,6 +41,9 @@ from archive.errors import DataDirError, WarcWriteError
 WARC_VERSION = "WARC/1.1"
 SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 DEFAULT_MAX_SIZE = 1_000_000_000
+# zlib level of each record's gzip member. warcio compresses at 9; on the demo portal's pages 6 gives
+# files within 1 % of the size for a fraction of the CPU (benchmarks/README.md, "WARC writing").
+DEFAULT_GZIP_LEVEL = 6
 OPEN_SUFFIX = ".open"
 # Marks a record a browser made (browser mode): decoded body, the browser's header list. Its value
 # starts with "browser"; a rendered page's DOM is a conversion record referring to the document's response.
@@ -141,6 +145,10 @@ class WarcWriter:
     (software, operator, robots policy, crawl id...). ``clock`` and ``record_ids``
     can be pinned so tests produce the same bytes on every run. ``on_close`` is
     called with the path of each file once it is closed and renamed.
+    ``record_listener`` is told of every record written (its
+    ``record_written(filename, record, offset, length)``, with the file's closed
+    name) and of every exchange cut back (``record_cut(filename)``): the CDXJ
+    index is made that way (:class:`archive.cdxj.StreamingIndex`).
     """
 
     def __init__(
@@ -154,6 +162,8 @@ class WarcWriter:
         clock: Callable[[], datetime] | None = None,
         record_ids: Callable[[], str] | None = None,
         on_close: Callable[[Path], None] | None = None,
+        record_listener=None,
+        gzip_level: int = DEFAULT_GZIP_LEVEL,
     ):
         self.directory = Path(directory)
         self.prefix = prefix
@@ -163,8 +173,11 @@ class WarcWriter:
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._record_ids = record_ids
         self.on_close = on_close
+        self.record_listener = record_listener
+        self.gzip_level = gzip_level
         self._serial = 0
         self._file: io.FileIO | None = None
+        self._members: _GzipMembers | None = None
         self._writer: WARCWriter | None = None
         self.filename: str | None = None
         self.files_written: list[str] = []
@@ -203,7 +216,8 @@ class WarcWriter:
                 raise WarcWriteError(f"cannot create {self.open_path}: {exc.strerror}") from exc
         # Held until the file is closed: tells `verify --repair` this file is alive, not left by a crash.
         fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._writer = WARCWriter(_WholeWrites(self._file), gzip=True, warc_version=WARC_VERSION)
+        self._members = _GzipMembers(self._file, self.gzip_level)
+        self._writer = WARCWriter(self._members, gzip=False, warc_version=WARC_VERSION)
         info = {"software": "newsarchive", "format": "WARC File Format 1.1",
                 "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
                 "hostname": self.hostname, **self.warcinfo}
@@ -225,7 +239,7 @@ class WarcWriter:
             raise WarcWriteError(f"cannot close {self.open_path}: {exc.strerror}") from exc
         self.files_written.append(self.filename)
         closed = self.directory / self.filename
-        self._file = self._writer = None
+        self._file = self._writer = self._members = None
         self.filename = None
         if self.on_close is not None:
             self.on_close(closed)  # e.g. index the finished file, in step with rotation
@@ -355,6 +369,9 @@ class WarcWriter:
 
     def _cut_back(self, end: int) -> None:
         """Drop a half-written exchange so the file still ends on a whole record."""
+        self._members.discard()
+        if self.record_listener is not None:
+            self.record_listener.record_cut(self.filename)
         try:
             os.ftruncate(self._file.fileno(), end)
             self._file.seek(end)
@@ -367,33 +384,54 @@ class WarcWriter:
         try:
             self._writer.write_record(record)
         except OSError as exc:
+            self._members.discard()
             raise WarcWriteError(f"cannot write to {self.open_path}: {exc.strerror}") from exc
         length = self._file.tell() - offset
         self.bytes_written += length
+        if self.record_listener is not None:
+            self.record_listener.record_written(self.filename, record, offset, length)
         return offset, length
 
 
-class _WholeWrites:
-    """Writes every byte or raises: an unbuffered file may write only part (disk full, file size limit).
+class _GzipMembers:
+    """warcio's output stream: each record becomes one gzip member, written to the file in one piece.
 
-    warcio ignores the count ``write`` returns, so a record cut by a short write would pass
-    for whole; writing the rest raises the error instead, and the exchange is cut back.
+    warcio would gzip at level 9 and write a record in many small pieces; here the
+    level is ours, and the file sees one write per record when warcio flushes at
+    the record's end. Every byte is written or an error raised: an unbuffered file
+    may take only part (disk full, file size limit), and warcio ignores the count
+    ``write`` returns, so a record cut short would pass for whole.
     """
 
-    def __init__(self, raw: io.RawIOBase):
+    def __init__(self, raw: io.RawIOBase, level: int):
         self.raw = raw
+        self.level = level
+        self._parts: list[bytes] = []
+        self._compressor = None
 
     def write(self, data) -> int:
-        view = memoryview(data).cast("B")
+        if self._compressor is None:
+            self._compressor = zlib.compressobj(self.level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self._parts.append(self._compressor.compress(data))
+        return len(data)
+
+    def flush(self) -> None:
+        if self._compressor is None:
+            return
+        self._parts.append(self._compressor.flush())
+        member = b"".join(self._parts)
+        self.discard()
+        view = memoryview(member)
         while view:
             written = self.raw.write(view)
             if not written:
                 raise OSError(errno.EIO, "the file took no more bytes")
             view = view[written:]
-        return len(data)
 
-    def flush(self) -> None:
-        self.raw.flush()
+    def discard(self) -> None:
+        """Forget a record not finished (its write failed)."""
+        self._parts = []
+        self._compressor = None
 
 
 def _status_and_headers(exchange: HttpExchange) -> _WireHeaders:

@@ -22,7 +22,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.threads import deferToThread
 
 from archive.errors import IndexBuildError, WarcWriteError
-from archive.cdxj import index_warc, indexes_dir
+from archive.cdxj import StreamingIndex, indexes_dir
 from archive.dedup import DedupIndex
 from archive.warc import HttpExchange, RevisitOf, WarcWriter, payload_digest
 from crawler import signals as archive_signals
@@ -40,7 +40,7 @@ class WarcCaptureMiddleware:
         self.dedup = dedup
         self.stats = crawler.stats
         self.write_error: WarcWriteError | None = None
-        self.index_dir = None
+        self.index: StreamingIndex | None = None
         self._closing = False
 
     @classmethod
@@ -67,7 +67,7 @@ class WarcCaptureMiddleware:
         dedup = DedupIndex(data.catalog_path) if settings.getbool("NEWSARCHIVE_DEDUP") else None
         middleware = cls(crawler, writer, dedup)
         if settings.getbool("NEWSARCHIVE_CDXJ"):
-            middleware.index_dir = indexes_dir(data.path)
+            middleware.index = writer.record_listener = StreamingIndex(indexes_dir(data.path))
             writer.on_close = middleware.index_closed_file
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
@@ -119,24 +119,29 @@ class WarcCaptureMiddleware:
             archive_signals.fetch_failed, request=request, reason=f"{type(exception).__name__}: {exception}")
 
     def index_closed_file(self, path):
-        """CDXJ for a WARC just closed, in step with rotation (off the reactor while crawling)."""
+        """CDXJ for a WARC just closed, in step with rotation (sorted off the reactor while crawling)."""
         if self._closing:
-            _index_quietly(path, self.index_dir)
+            _index_quietly(self.index, path)
         else:
-            deferToThread(_index_quietly, path, self.index_dir)
+            deferToThread(_index_quietly, self.index, path)
 
     def spider_closed(self, spider, reason):
         self._closing = True
         self.writer.close()
+        if self.index is not None:
+            self.index.discard()
         if self.dedup is not None:
             self.dedup.close()
         self.stats.set_value("warc/files", len(self.writer.files_written))
 
 
-def _index_quietly(path, index_dir) -> None:
+def _index_quietly(index: StreamingIndex, path) -> None:
     """A missing index is not worth stopping a crawl: `newsarchive index` builds it later."""
     try:
-        index_warc(path, index_dir)
+        index.finish(path)
+        if path.name in index.read_back:
+            logger.warning("%s was indexed by reading it back: a record's index line could not be made "
+                           "as it was written", path.name)
     except IndexBuildError as exc:
         logger.warning("%s; run newsarchive index to retry", exc)
 
