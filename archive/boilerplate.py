@@ -286,9 +286,12 @@ _MAX_CHROME_LINE = 90
 _SENTENCE_END = re.compile(r"[.!?…»\"”)]\s*$")
 
 
-def trim_text(text: str, title: str | None = None) -> str:
+def trim_text(text: str, title: str | None = None, headings: tuple[str | None, ...] = ()) -> str:
     """Drop chrome paragraphs from the start and the end of ``text``.
 
+    At the start, the title goes too, and so do ``headings``: the page's
+    visible ``<h1>`` where the title is another wording of it (a teaser
+    heading, a section label, a heading with its subtitle glued on).
     Paragraphs come out separated by a blank line; the rows of a table and
     the items of a list stay together, one per line, and are never chrome.
     """
@@ -296,7 +299,9 @@ def trim_text(text: str, title: str | None = None) -> str:
     paragraphs = [p for p in paragraphs if not _is_photo_credit(p)]
     paragraphs = _cut_trailing_section(paragraphs)
     title_key = _key(title) if title else None
-    while paragraphs and (_is_chrome_line(paragraphs[0]) or _is_title_line(paragraphs[0], title_key)):
+    heading_keys = {_key(h) for h in headings if h}
+    while paragraphs and (_is_chrome_line(paragraphs[0]) or _is_title_line(paragraphs[0], title_key)
+                          or _key(paragraphs[0]) in heading_keys):
         paragraphs.pop(0)
     while paragraphs and _is_chrome_line(paragraphs[-1]):
         paragraphs.pop()

@@ -186,6 +186,7 @@ def parse_html(text: str) -> HtmlElement | None:
 def _extract_from_tree(tree, url, headers, encoding, timezone, now, template=None,
                        article_url_pattern=None, extra_boilerplate=()) -> Article:
     heading = pagemeta.main_heading(tree)
+    heading_line = pagemeta.heading_text(heading) if heading is not None else None
     json_ld = pagemeta.json_ld_objects(tree)
     types = pagemeta.schema_types(json_ld)
     og_type = (pagemeta.meta_content(tree, "og:type") or "").lower()
@@ -202,10 +203,10 @@ def _extract_from_tree(tree, url, headers, encoding, timezone, now, template=Non
 
     title = pagemeta.page_title(
         tree, heading, fallback=getattr(document, "title", None), headline=pagemeta.json_ld_headline(json_ld),
-        url=url,
+        url=url, declared_sites=pagemeta.json_ld_site_names(json_ld),
     )
     raw_text = getattr(document, "text", None) or ""
-    main_text = boilerplate.trim_text(raw_text, title)
+    main_text = boilerplate.trim_text(raw_text, title, headings=(heading_line,))
     removed: tuple[tuple[int, str], ...] = ()
     if template is not None:
         main_text, removed = template.strip(main_text)

@@ -55,7 +55,7 @@ _CONTENT_HINT = re.compile(r"(^|[\s_-])(content|article|post|news|entry|material
 _LOGO_HINT = re.compile(r"(?:^|[\s_-])(?:logo|brand|site-?name|site-?title)(?:$|[\s_-])", re.I)
 # Parts of an <h1> that are not the headline: the kicker over it, screen-reader-only separators.
 _NOT_HEADLINE_PART = re.compile(
-    r"overline|topline|kicker|dachzeile|eyebrow|roofline|supertitle|sub-?title|subhead|standfirst|strapline|"
+    r"overline|topline|kicker|rubric|dachzeile|eyebrow|roofline|supertitle|sub-?title|subhead|standfirst|strapline|"
     r"offscreen|visually-?hidden|sr-only|separator",
     re.I,
 )
@@ -203,7 +203,7 @@ def heading_text(heading: HtmlElement, *, bare: bool = False) -> str | None:
 
     walk(heading)
     text = clean_inline("".join(parts))
-    return clean_inline(text.lstrip(":-–—|· ")) if bare and text else text
+    return clean_inline(text.lstrip(":.-–—|· ")) if bare and text else text
 
 
 def json_ld_headline(objects: list[dict]) -> str | None:
@@ -222,18 +222,37 @@ def json_ld_headline(objects: list[dict]) -> str | None:
     return None
 
 
+def json_ld_site_names(objects: list[dict]) -> tuple[str, ...]:
+    """Names the JSON-LD gives the site: an article's ``publisher``, a ``WebSite`` or ``Organization``."""
+    names: list[str] = []
+    for obj in objects:
+        publisher = obj.get("publisher")
+        for candidate in publisher if isinstance(publisher, list) else [publisher]:
+            if isinstance(candidate, dict) and isinstance(candidate.get("name"), str):
+                names.append(candidate["name"])
+        kinds = obj.get("@type")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        if {"website", "organization", "newsmediaorganization", "governmentorganization"} & {
+            k.lower() for k in kinds if isinstance(k, str)
+        } and isinstance(obj.get("name"), str):
+            names.append(obj["name"])
+    return tuple(dict.fromkeys(clean_inline(n) for n in names if clean_inline(n)))
+
+
 def page_title(
     tree: HtmlElement,
     heading: HtmlElement | None,
     fallback: str | None = None,
     headline: str | None = None,
     url: str | None = None,
+    declared_sites: tuple[str, ...] = (),
 ) -> str | None:
     """The article title by the rule in the module docstring.
 
     ``headline`` is the JSON-LD headline (see :func:`json_ld_headline`);
-    ``url`` is the page's address, whose host names the site when
-    og:site_name does not (a "Title — www.example.ru" ``<title>``).
+    ``url`` is the page's address and ``declared_sites`` the names JSON-LD
+    gives the site (:func:`json_ld_site_names`): with og:site_name, they
+    tell a " — www.example.ru" or " | Publisher" part of a title off.
     """
     site = meta_content(tree, "og:site_name")
     og_title = meta_content(tree, "og:title", "twitter:title")
@@ -241,6 +260,7 @@ def page_title(
     title_element = tree.find(".//title")
     head_title = clean_inline(title_element.text_content()) if title_element is not None else None
     declared = [t for t in (headline, _without_site(og_title, site)) if t]
+    names = site_names(site, url, declared_sites)
     if heading is not None:
         full, bare = heading_text(heading), heading_text(heading, bare=True)
         if bare and bare != site and _shares_a_word(bare, [og_title, head_title, headline]):
@@ -248,15 +268,14 @@ def page_title(
             visible = next((t for t in (full, bare) if t.casefold() in folded), None) or _with_declared_kicker(
                 bare, declared
             )
-            names = site_names(site, url)
             # twitter:title counts only where the publisher wrote it apart from og:title.
             twitter = twitter_title if title_key(without_site_affix(twitter_title, names)) != title_key(
                 without_site_affix(og_title, names)) else None
             return agreed_title(visible, [headline, og_title, twitter, head_title], names)
     if headline and headline != site:
-        return _without_site(headline, site)
+        return without_site_affix(_without_site(headline, site), names)
     if og_title:
-        return _without_site(og_title, site)
+        return without_site_affix(_without_site(og_title, site), names)
     if fallback:
         return clean_inline(fallback)
     return strip_site_name(head_title, site)
@@ -282,14 +301,16 @@ def title_key(title: str | None) -> str:
     return " ".join(text.split()).rstrip(". ")
 
 
-def site_names(site: str | None, url: str | None) -> set[str]:
-    """How the site names itself in titles: og:site_name, the host, the host's own label.
+def site_names(site: str | None, url: str | None, declared: tuple[str, ...] = ()) -> set[str]:
+    """How the site names itself in titles: og:site_name, ``declared`` names, the host and its label.
 
-    Keys are squeezed to letters and digits ("www.wday.ru" → "wwwwdayru",
-    "Financial Post" → "financialpost"); the label is the host's name
-    without "www." and the public suffix ("tageszeitung" of www.tageszeitung.it).
+    ``declared`` are names the page gives its publisher or web site (see
+    :func:`json_ld_site_names`). Keys are squeezed to letters and digits
+    ("www.wday.ru" → "wwwwdayru", "Financial Post" → "financialpost"); the
+    host's label is its name without "www." and the public suffix
+    ("tageszeitung" of www.tageszeitung.it).
     """
-    names = {_squeezed(site)} if site else set()
+    names = {_squeezed(name) for name in (site, *declared) if name}
     host = (urlsplit(url).hostname or "") if url else ""
     if host:
         names.update({_squeezed(host), _squeezed(host.removeprefix("www."))})
@@ -314,33 +335,32 @@ def _is_site_name(label: str, names: set[str]) -> bool:
 
 
 def without_site_affix(title: str | None, names: set[str]) -> str | None:
-    """A title without the " | Site" suffix or "Site: " prefix that the site's names give away."""
+    """A title without the " | Site" suffix or "Site | " prefix that the site's names give away.
+
+    A "Name: " in front is left alone: there it is a kicker far more often than a site.
+    """
     if not title or not names:
         return title
-    suffix = re.match(r"^(.+?)\s+(?:\||—|–|-{1,2}|::|»|·|/)\s+([^|—–»·/]+)$", title) or re.match(
+    # The last separator: "Headline - with - dashes | Site" keeps its dashes.
+    suffix = re.match(r"^(.+)\s+(?:\||—|–|-{1,2}|::|»|·|/)\s+(.+?)$", title) or re.match(
         r"^(.+?)\s*(?:\||—|–|::|»|·)\s*([^|—–»·/]+)$", title)
     if suffix and _is_site_name(suffix.group(2), names):
         return suffix.group(1).strip()
-    prefix = re.match(r"^([^|—–»·/:]+?)\s*(?:\||—|–|-{1,2}|::|»|·|/|:)\s+(.+)$", title)
+    prefix = re.match(r"^([^|—–»·/:]+?)\s*(?:\||—|–|-{1,2}|::|»|·|/)\s+(.+)$", title)
     if prefix and _is_site_name(prefix.group(1), names):
         return prefix.group(2).strip()
     return title
 
 
-def _affix_of(candidate: str, wording: str) -> str | None:
-    """The label beside ``candidate`` in ``wording`` ("Section" of "Section: Headline"), else None."""
-    wanted, said = title_key(candidate), title_key(wording)
-    if not wanted or said == wanted:
+def _suffix_label(head: str, wording: str) -> str | None:
+    """The label after ``head`` in ``wording`` across a separator ("site" of "Headline | Site"), else None."""
+    wanted, said = title_key(head), title_key(wording)
+    if not wanted or said == wanted or not said.startswith(wanted):
         return None
-    if said.startswith(wanted):
-        rest = said[len(wanted):].lstrip()
-        label = rest.lstrip(_LABEL_SEPARATORS + " ") if rest[:1] in _LABEL_SEPARATORS else ""
-    elif said.endswith(wanted):
-        rest = said[: -len(wanted)].rstrip()
-        label = rest.rstrip(_LABEL_SEPARATORS + " ") if rest[-1:] in _LABEL_SEPARATORS else ""
-    else:
+    rest = said[len(wanted):].lstrip()
+    if rest[:1] not in _LABEL_SEPARATORS:
         return None
-    return label or None
+    return rest.lstrip(_LABEL_SEPARATORS + " ") or None
 
 
 def agreed_title(visible: str, voices: list[str | None], names: set[str]) -> str:
@@ -348,33 +368,28 @@ def agreed_title(visible: str, voices: list[str | None], names: set[str]) -> str
 
     The heading is one voice; each of the JSON-LD headline, og:title,
     twitter:title (when it says something else than og:title) and
-    ``<title>`` is another, its site name cut off. A voice votes for the
-    wording it says, or else for the longest wording it says with a shorter
-    label beside it ("Headline | Section", "Kicker: Headline"). A wording
-    with more votes than the heading's wins: a live ticker's latest entry or
-    a shortened teaser in the ``<h1>`` loses to the headline the publisher
-    declares everywhere else. On a tie the visible heading stays.
+    ``<title>`` is another, its site name cut off. A voice that is another
+    voice's wording with a shorter label after it ("Headline | Section")
+    votes for that wording, else for its own. A wording with more votes
+    than the heading's wins: a live ticker's newest entry or a shortened
+    teaser in the ``<h1>`` loses to the headline the publisher declares
+    everywhere else. On a tie the visible heading stays, and so it does when
+    the winner is the heading with any label after it ("Headline | Long
+    site name nobody declared").
     """
     said = [without_site_affix(v, names) for v in voices if v]
-    candidates = list(dict.fromkeys([visible, *said], None))
-    votes = dict.fromkeys(candidates, 0)
-    for wording in [visible, *said]:
-        same = [c for c in candidates if title_key(c) == title_key(wording)]
-        near = [c for c in candidates if (label := _affix_of(c, wording)) and len(label) < len(title_key(c))]
-        chosen = same[0] if same else max(near, key=len, default=None)
-        if chosen is not None:
-            votes[chosen] += 1
-    totals: dict[str, int] = {}
-    for candidate, count in votes.items():
-        totals[title_key(candidate)] = totals.get(title_key(candidate), 0) + count
-    best = max(totals.values())
-    leaders = [key for key, count in totals.items() if count == best]
-    if best > totals[title_key(visible)] and len(leaders) == 1:
-        winner = next(c for c in candidates if title_key(c) == leaders[0])
-        label = _affix_of(visible, winner)
-        # The heading plus a label the site names nowhere ("… - Güncel haberler") is still the heading.
-        return visible if label and len(label) < len(title_key(visible)) else winner
-    return visible
+    wordings = [visible, *said]
+    votes: dict[str, int] = {}
+    for wording in wordings:
+        heads = [w for w in wordings if (label := _suffix_label(w, wording)) and len(label) < len(title_key(w))]
+        key = title_key(max(heads, key=len) if heads else wording)
+        votes[key] = votes.get(key, 0) + 1
+    best = max(votes.values())
+    leaders = [key for key, count in votes.items() if count == best]
+    if best == votes.get(title_key(visible), 0) or len(leaders) > 1:
+        return visible
+    winner = next(w for w in wordings if title_key(w) == leaders[0])
+    return visible if _suffix_label(visible, winner) else winner
 
 
 def _without_site(title: str | None, site: str | None) -> str | None:
