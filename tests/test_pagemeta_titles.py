@@ -11,6 +11,8 @@ import lxml.html
 
 from archive.pagemeta import (
     agreed_title,
+    json_ld_headline,
+    json_ld_objects,
     json_ld_site_names,
     main_heading,
     page_title,
@@ -24,7 +26,9 @@ ARTICLE_TEXT = "Жители области получили новые квар
 
 def title_of(head: str, body: str, url: str | None = None, declared_sites: tuple[str, ...] = ()) -> str | None:
     tree = lxml.html.document_fromstring(f"<html><head>{head}</head><body>{body}<p>{ARTICLE_TEXT}</p></body></html>")
-    return page_title(tree, main_heading(tree), url=url, declared_sites=declared_sites)
+    objects = json_ld_objects(tree)
+    return page_title(tree, main_heading(tree), headline=json_ld_headline(objects), url=url,
+                      declared_sites=declared_sites or json_ld_site_names(objects))
 
 
 def og(title: str) -> str:
