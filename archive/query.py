@@ -294,11 +294,34 @@ def export_rows(conn: sqlite3.Connection, filters: Filters = Filters(), *, query
 
 
 def _csv_line(qualified: dict[str, str]) -> str:
-    """One RFC 4180 line per row, built by SQLite: text quoted, quotes doubled, NULL empty."""
-    cells = [f"coalesce({q}, '')" if c in _INTEGER_COLUMNS else
+    """SQL for RFC 4180 lines (text quoted, quotes doubled, NULL empty): one value per row, or three when
+    the text column is exported (the line up to the text, the raw text, the rest of the line).
+
+    Cells are quoted by SQLite and each part is one printf() (a chain of ``||`` copies the growing line
+    once per cell); the long text comes unquoted and Python doubles its quotes (bytes.replace hands back
+    the same object when there is none). Measured 1.3-1.5x the single ``||`` line per CPU second.
+    """
+    cells = {c: q if c in _INTEGER_COLUMNS else
              f"""CASE WHEN {q} IS NULL THEN '' ELSE '"' || replace({q}, '"', '""') || '"' END"""
-             for c, q in qualified.items()]
-    return " || ',' || ".join(cells) + " || char(13, 10)"
+             for c, q in qualified.items()}
+    if _LONG_COLUMN not in cells:
+        return _printf(list(cells.values()), end="' || char(13, 10) || '")
+    names = list(cells)
+    at = names.index(_LONG_COLUMN)
+    text = qualified[_LONG_COLUMN]
+    before = [cells[c] for c in names[:at]]
+    after = [cells[c] for c in names[at + 1:]]
+    return (_printf(before, end="," if before else "") + f""" || CASE WHEN {text} IS NULL THEN '' ELSE '"' END, """
+            f"coalesce({text}, ''), "
+            f"""CASE WHEN {text} IS NULL THEN '' ELSE '"' END || """
+            + _printf(after, start="," if after else "", end="' || char(13, 10) || '"))
+
+
+def _printf(cells: list[str], *, start: str = "", end: str = "") -> str:
+    """printf() of comma-separated cells; NULL prints as nothing, as it should in CSV."""
+    if not cells:  # SQLite's printf('') is NULL, not ''
+        return "'" + start + end + "'"
+    return "printf('" + start + ",".join("%s" for _ in cells) + end + "'" + "".join(", " + c for c in cells) + ")"
 
 
 def _json_line(qualified: dict[str, str]) -> str:
@@ -306,6 +329,7 @@ def _json_line(qualified: dict[str, str]) -> str:
 
 
 _INTEGER_COLUMNS = frozenset({"warc_offset", "warc_length"})
+_LONG_COLUMN = "text"  # most of every row: quoted in Python
 _LINE_EXPRESSIONS = {"csv": _csv_line, "jsonl": _json_line}
 
 
@@ -331,8 +355,13 @@ def _line_chunks(conn, fmt, filters, query, columns, batch) -> Iterator[tuple[by
     conn.text_factory = bytes
     try:
         cursor = conn.execute(sql, params)
-        while rows := cursor.fetchmany(batch):
-            yield b"".join(row[0] for row in rows), len(rows)
+        if len(cursor.description) == 1:
+            while rows := cursor.fetchmany(batch):
+                yield b"".join([row[0] for row in rows]), len(rows)
+        else:  # csv around the raw text: (line before, text, line after)
+            while rows := cursor.fetchmany(batch):
+                yield b"".join([part for before, text, after in rows
+                                for part in (before, text.replace(b'"', b'""'), after)]), len(rows)
     except sqlite3.OperationalError as exc:
         raise QueryError(f"export failed: {exc}") from None
     finally:

@@ -17,6 +17,12 @@ reports:
 - export throughput (archive.query.export_rows + CSV writing, all rows);
 - catalog bytes per article.
 
+``--compare REV`` measures archive/query.py as it was at git revision REV in
+the same run, on its own connection, interleaved query by query (and export by
+export) with the current code, and prints the ratios (baseline ÷ current, >1 is
+faster now), CPU milliseconds as well as wall time (the machine is shared), and
+whether both returned the same results.
+
 ``--recall`` compares search strategies on word forms (Kazakh and Russian
 inflections of news words): exact words, stem prefixes (what search does), and
 a trigram index; it prints recall per strategy and the index size of each
@@ -26,12 +32,15 @@ tokenizer on a sample of synthetic articles.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.util
 import io
 import json
 import os
 import random
 import sqlite3
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,7 +48,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from archive.catalog import Catalog  # noqa: E402
-from archive.query import Filters, connect, search, write_export  # noqa: E402
+import archive.query as current_query  # noqa: E402
+from archive.query import Filters  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parent.parent / "crawler" / "demo" / "assets"
 LANG_SHARE = (("kk", 0.45), ("ru", 0.4), ("en", 0.15))
@@ -196,36 +206,87 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def time_searches(conn, qs: list[str], filters_for) -> dict:
-    times, hits = [], []
+def baseline_module(revision: str):
+    """archive/query.py as it was at git ``revision``, imported under its own name beside the current one."""
+    root = Path(__file__).resolve().parent.parent
+    source = subprocess.run(["git", "-C", str(root), "show", f"{revision}:archive/query.py"],
+                            capture_output=True, text=True, check=True).stdout
+    spec = importlib.util.spec_from_loader("baseline_query", loader=None)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    exec(compile(source, f"{revision}:archive/query.py", "exec"), module.__dict__)
+    return module
+
+
+def _summary(wall: list[float], cpu: list[float]) -> dict:
+    return {"median_ms": round(statistics.median(wall), 1), "p95_ms": round(percentile(wall, 95), 1),
+            "max_ms": round(max(wall), 1), "cpu_median_ms": round(statistics.median(cpu), 1),
+            "cpu_p95_ms": round(percentile(cpu, 95), 1)}
+
+
+def _ratios(base: dict, now: dict, keys=("median_ms", "p95_ms", "cpu_median_ms")) -> dict:
+    return {k: round(base[k] / now[k], 2) if now[k] else None for k in keys}
+
+
+def time_searches(impls: dict, qs: list[str], filters_for) -> dict:
+    """Each query through every implementation in turn (the order alternating), each on its own connection."""
+    wall = {name: [] for name in impls}
+    cpu = {name: [] for name in impls}
+    answers = {name: [] for name in impls}
+    names = list(impls)
     for i, q in enumerate(qs):
         filters = filters_for(i)
-        t = time.perf_counter()
-        rows = search(conn, q, filters, limit=20)
-        times.append((time.perf_counter() - t) * 1000)
-        hits.append(len(rows))
-    return {"median_ms": round(statistics.median(times), 1), "p95_ms": round(percentile(times, 95), 1),
-            "max_ms": round(max(times), 1), "queries": len(qs), "with_results": sum(1 for h in hits if h)}
+        for name in names if i % 2 == 0 else reversed(names):
+            module, conn = impls[name]
+            t, c = time.perf_counter(), time.process_time()
+            rows = module.search(conn, q, filters, limit=20)
+            cpu[name].append((time.process_time() - c) * 1000)
+            wall[name].append((time.perf_counter() - t) * 1000)
+            answers[name].append([(r["url"], r["snippet"]) for r in rows])
+    result = {name: {**_summary(wall[name], cpu[name]), "queries": len(qs),
+                     "with_results": sum(1 for a in answers[name] if a)} for name in names}
+    if "baseline" in impls:
+        result["baseline_over_current"] = _ratios(result["baseline"], result["current"])
+        result["same_results"] = sum(a == b for a, b in zip(answers["current"], answers["baseline"]))
+    return result if "baseline" in impls else result["current"]
 
 
 class _Counter(io.RawIOBase):
-    """A binary sink that counts bytes: the cost of export without the disk's."""
+    """A binary sink that counts (and hashes) bytes: the cost of export without the disk's."""
 
     def __init__(self):
         self.chars = 0
+        self.digest = hashlib.blake2b(digest_size=16)
 
     def write(self, data):
         self.chars += len(data)
+        self.digest.update(data)
         return len(data)
 
 
-def time_export(conn, filters: Filters = Filters()) -> dict:
-    out = _Counter()
-    t = time.perf_counter()
-    count = write_export(conn, "csv", out, filters)
-    seconds = time.perf_counter() - t
-    return {"rows": count, "seconds": round(seconds, 1), "rows_per_s": round(count / seconds) if seconds else None,
-            "mb": round(out.chars / 1e6)}
+def time_export(impls: dict, filters: Filters = Filters(), rounds: int = 1) -> dict:
+    """Whole CSV exports, implementations alternating; the best round of each (the least disturbed)."""
+    runs = {name: [] for name in impls}
+    names = list(impls)
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else reversed(names):
+            module, conn = impls[name]
+            out = _Counter()
+            t, c = time.perf_counter(), time.process_time()
+            count = module.write_export(conn, "csv", out, filters)
+            runs[name].append((time.perf_counter() - t, time.process_time() - c, count, out))
+    result = {}
+    for name, measured in runs.items():
+        seconds, cpu, count, out = min(measured, key=lambda m: m[0])
+        result[name] = {"rows": count, "seconds": round(seconds, 1),
+                        "rows_per_s": round(count / seconds) if seconds else None,
+                        "rows_per_cpu_s": round(count / cpu) if cpu else None, "mb": round(out.chars / 1e6)}
+    if "baseline" in impls:
+        result["baseline_over_current"] = {
+            k: round(result["current"][k] / result["baseline"][k], 2) for k in ("rows_per_s", "rows_per_cpu_s")}
+        result["same_bytes"] = runs["current"][0][3].digest.digest() == runs["baseline"][0][3].digest.digest()
+        return result
+    return result["current"]
 
 
 def run(args) -> dict:
@@ -237,26 +298,41 @@ def run(args) -> dict:
     if not path.exists():
         print(f"building {args.articles:,} articles into {path}", file=sys.stderr)
         build_seconds = build(path, args.articles, args.seed)
-    conn = connect(path)
+    impls = {"current": current_query}
+    if args.compare:
+        impls["baseline"] = baseline_module(args.compare)
+    impls = {name: (module, module.connect(path)) for name, module in impls.items()}
+    conn = impls["current"][1]
     n = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     qs = queries(args.seed, args.queries)
-    for q in qs[:10]:  # warm the page cache as a user's second query would find it
-        search(conn, q)
+    for module, connection in impls.values():
+        for q in qs[:10]:  # warm the page cache as a user's second query would find it
+            module.search(connection, q)
     years = [str(y) for y in range(2015, 2027)]
     sites = [f"site{i:02d}.example.kz" for i in range(60)]
+    only = set(args.only.split(",")) if args.only else None
+    wanted = lambda key: only is None or key in only  # noqa: E731
     result = {
         "articles": n,
         "build_seconds": round(build_seconds) if build_seconds else None,
         "catalog_bytes_per_article": round(sum(
             os.path.getsize(str(path) + s) for s in ("", "-wal") if os.path.exists(str(path) + s)) / n),
-        "search": time_searches(conn, qs, lambda i: Filters()),
-        "search_lang_year": time_searches(
-            conn, qs, lambda i: Filters(language=("kk", "ru", "en")[i % 3], since=years[i % 12], until=years[i % 12])),
-        "search_site_since": time_searches(
-            conn, qs, lambda i: Filters(sites=(sites[i % 60],), since="march 2020")),
-        "export_all_csv": time_export(conn),
-        "export_one_year_csv": time_export(conn, Filters(since="2021", until="2021")),
     }
+    measures = {
+        "search": lambda: time_searches(impls, qs, lambda i: Filters()),
+        "search_lang_year": lambda: time_searches(
+            impls, qs, lambda i: Filters(language=("kk", "ru", "en")[i % 3], since=years[i % 12],
+                                         until=years[i % 12])),
+        "search_site_since": lambda: time_searches(
+            impls, qs, lambda i: Filters(sites=(sites[i % 60],), since="march 2020")),
+        "export_all_csv": lambda: time_export(impls, rounds=args.export_rounds),
+        "export_one_year_csv": lambda: time_export(impls, Filters(since="2021", until="2021"),
+                                                   rounds=args.export_rounds),
+    }
+    for key, measure in measures.items():
+        if wanted(key):
+            result[key] = measure()
+            print(f"  {key} measured", file=sys.stderr)
     return result
 
 
@@ -342,6 +418,11 @@ def main():
     parser.add_argument("--rebuild", action="store_true", help="build the catalog again even if it exists")
     parser.add_argument("--queries", type=int, default=200, help="search queries per configuration")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--compare", metavar="REV",
+                        help="also measure archive/query.py at this git revision, interleaved, with ratios")
+    parser.add_argument("--only", metavar="A,B", help="only these measures (search, search_lang_year, "
+                        "search_site_since, export_all_csv, export_one_year_csv)")
+    parser.add_argument("--export-rounds", type=int, default=1, help="whole exports per implementation")
     parser.add_argument("--recall", action="store_true", help="compare search strategies instead")
     parser.add_argument("--recall-sample", type=int, default=5000, help="articles for the index-size comparison")
     args = parser.parse_args()

@@ -234,6 +234,30 @@ def test_export_of_chosen_columns(conn):
     assert out.getvalue().decode().splitlines()[0] == "url,warc_offset"
 
 
+@pytest.mark.parametrize("columns", [("text",), ("text", "url"), ("url", "text"), ("url", "title"),
+                                     ("warc_offset", "text", "warc_length")])
+def test_csv_export_of_chosen_columns_reads_back_wherever_the_text_column_is(conn, columns):
+    out = io.BytesIO()
+    write_export(conn, "csv", out, columns=columns)
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8"), newline="")))
+    assert rows[0] == list(columns)
+    assert rows[1:] == [["" if v is None else str(v) for v in row.values()] for row in export_rows(conn, columns=columns)]
+
+
+def test_csv_export_writes_a_missing_value_unquoted_and_an_empty_one_quoted(catalog_path, tmp_path):
+    copy = tmp_path / "catalog.db"
+    copy.write_bytes(catalog_path.read_bytes())
+    with sqlite3.connect(copy) as writer:
+        writer.execute("INSERT INTO articles (url, title, author, text, warc_filename, warc_offset, warc_length)"
+                       " VALUES ('https://x.example.kz/1', NULL, '', NULL, 'w.warc.gz', 7, 8)")
+    writer.close()
+    connection = connect(copy)
+    out = io.BytesIO()
+    write_export(connection, "csv", out, columns=("url", "title", "author", "text", "warc_offset"))
+    connection.close()
+    assert out.getvalue().splitlines()[-1] == b'"https://x.example.kz/1",,"",,7'
+
+
 def test_an_unknown_export_column_is_refused(conn):
     with pytest.raises(QueryError, match="no export column secret"):
         list(export_rows(conn, columns=("url", "secret")))
