@@ -505,7 +505,8 @@ class Catalog:
 
     # -- site templates (archive.template) -------------------------------------
 
-    def finish_templates(self, recorded: list[tuple], removed=lambda warc_filename, warc_offset: ()) -> int:
+    def finish_templates(self, recorded: list[tuple], removed=lambda warc_filename, warc_offset: (), *,
+                         files: set[str] | None = None, finish_texts: bool = True) -> int:
         """Store a crawl's site templates and finish its texts with them; returns the texts changed.
 
         ``recorded``: (archive.template.RecordedTemplate, (warc file, offset, length) of its
@@ -513,7 +514,9 @@ class Catalog:
         template took out of the page of that capture. The records are made durable first;
         then, in one transaction, the ``site_templates`` rows are written and every sighting
         of the crawl whose text the final template strips further gets its new text, with
-        its versions and articles row (archive.versions.restate).
+        its versions and articles row (archive.versions.restate). ``files``: only sightings in
+        these WARC files (a resumed crawl's earlier texts are finished already); ``finish_texts``
+        False stores the rows only (reindex, whose texts are finished page by page).
         """
         from archive.template import pairs_json, restrip, site_of
 
@@ -526,7 +529,7 @@ class Catalog:
         crawl_ids = {template.crawl_id for template, _ in recorded}
         finals = {template.site: template.final for template, _ in recorded if template.final != template.base}
         changed = []
-        for crawl_id in sorted(crawl_ids):
+        for crawl_id in sorted(crawl_ids) if finish_texts else ():
             sightings = self.db.execute(
                 "SELECT s.url, s.warc_filename, s.warc_offset, v.title, v.published, v.text FROM article_sightings s"
                 " JOIN article_versions v ON v.url = s.url AND v.content_digest = s.content_digest"
@@ -534,7 +537,7 @@ class Catalog:
                 " ORDER BY s.fetched_at, s.warc_filename, s.warc_offset", [crawl_id]).fetchall()
             for url, name, offset, title, published, text in sightings:
                 final = finals.get(site_of(url))
-                if not final or text is None:
+                if not final or text is None or (files is not None and name not in files):
                     continue
                 finished = restrip(text, removed(name, offset), final)
                 if finished != text:
@@ -562,6 +565,13 @@ class Catalog:
                " u WHERE u.site = t.site" + (" AND u.crawl_id < ?" if before_crawl_id else "") + ")")
         params = [before_crawl_id] if before_crawl_id else []
         return {site: pairs_from_json(pairs) for site, pairs in self.db.execute(sql, params).fetchall()}
+
+    def site_templates_of(self, crawl_id: str) -> dict[str, frozenset[int]]:
+        """The templates ``crawl_id`` itself recorded, per site (a resumed crawl's earlier close)."""
+        from archive.template import pairs_from_json
+
+        rows = self.db.execute("SELECT site, pairs FROM site_templates WHERE crawl_id = ?", [crawl_id]).fetchall()
+        return {site: pairs_from_json(pairs) for site, pairs in rows}
 
     # -- closing -------------------------------------------------------------
 

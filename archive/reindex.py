@@ -21,6 +21,11 @@ the crawl took article fields from the site's API JSON, the rules are in the
 warcinfo and the conversion names the JSON record (archive.apifields), which is
 read again at its offset and mapped as the crawl mapped it.
 
+Site templates (archive.template): every template record is read first (in
+the pass that finds each file's readable extent), so each page is extracted
+with its crawl's base template for its site and finished with its crawl's
+final one, as the crawl did, and the ``site_templates`` rows are rebuilt.
+
 Records are streamed; extraction runs in a process pool with a bounded number
 of pages in flight, so memory stays flat whatever the archive's size. Results
 are taken in the order pages were read, so the rebuilt catalog is the same on
@@ -48,6 +53,7 @@ from archive.dates import DEFAULT_TIMEZONE
 from archive.errors import CatalogError, DataDirError
 from archive.extract import worker_pool
 from archive.identity import canonical_elsewhere, is_html_page
+from archive.template import RecordedTemplate, TEMPLATE_URN, TemplateSnapshot, restrip, site_of
 from archive.warc import CAPTURE_HEADER, OPEN_SUFFIX
 from archive.warcscan import WarcFormatError, scan_warc
 
@@ -128,6 +134,43 @@ class _RenderedPages:
         return apifields.api_fields(rules, record_headers.get_header("WARC-Target-URI") or "", body)
 
 
+class TemplateBook:
+    """The site templates crawls recorded, looked up per page: (base, final) pair keys.
+
+    A crawl that recorded no template of a site (killed before its close) extracted its pages
+    with the latest earlier crawl's template and never finished them: (that, that).
+    ``fallback(crawl_id)`` gives the bases known from elsewhere (the catalog's rows).
+    """
+
+    def __init__(self, fallback=None):
+        self._recorded: dict[tuple[str, str], RecordedTemplate] = {}
+        self._fallback = fallback
+        self._fallbacks: dict[str, dict] = {}
+        self.pointers: list[tuple[RecordedTemplate, tuple[str, int, int]]] = []
+
+    def add(self, template: RecordedTemplate, pointer: tuple[str, int, int]) -> None:
+        self._recorded.setdefault((template.crawl_id, template.site), template)
+        self.pointers.append((template, pointer))
+
+    def for_page(self, crawl_id: str | None, url: str | None) -> tuple[frozenset, frozenset] | None:
+        if crawl_id is None:
+            return None
+        site = site_of(url)
+        template = self._recorded.get((crawl_id, site))
+        if template is not None:
+            return template.base, template.final
+        earlier = [t for (cid, s), t in self._recorded.items() if s == site and cid < crawl_id]
+        if earlier:
+            base = max(earlier, key=lambda t: t.crawl_id).final
+        elif self._fallback is not None:
+            if crawl_id not in self._fallbacks:
+                self._fallbacks[crawl_id] = self._fallback(crawl_id)
+            base = self._fallbacks[crawl_id].get(site, frozenset())
+        else:
+            base = frozenset()
+        return base, base
+
+
 def reindex(
     data_dir: str | os.PathLike,
     into: str | os.PathLike | None = None,
@@ -162,8 +205,10 @@ def reindex(
     try:
         for path in sorted(data.warc_dir.glob("*" + OPEN_SUFFIX)):
             report.skipped.append(f"{path.name}: still .open (newsarchive verify --repair finishes it)")
+        book = TemplateBook()
         with worker_pool(workers) as pool:
-            crawls = _index_files(data.warc_files(), catalog, pool, workers, timezone, report, options_for)
+            crawls = _index_files(data.warc_files(), catalog, pool, workers, timezone, report, options_for, book)
+        catalog.finish_templates(book.pointers, finish_texts=False)
         for crawl_id, seen in sorted(crawls.items()):
             catalog.start_crawl(seen.seeds, seen.settings, crawl_id=crawl_id, now=seen.first)
             catalog.finish_crawl(crawl_id, "finished", now=seen.last)
@@ -196,15 +241,28 @@ def index_into(catalog: Catalog, files: list[Path], *, workers: int = 0,
     """
     workers = workers or os.cpu_count() or 1
     report = ReindexReport(catalog=catalog.path, workers=workers)
+    book = TemplateBook(fallback=catalog.site_template_bases)
     with worker_pool(workers) as pool:
-        _index_files(files, catalog, pool, workers, timezone, report)
+        _index_files(files, catalog, pool, workers, timezone, report, book=book)
+    catalog.finish_templates(book.pointers, finish_texts=False)
     catalog.flush()
     return report
 
 
 def _index_files(files: list[Path], catalog: Catalog, pool, workers: int, timezone: str,
-                 report: ReindexReport, options_for=None) -> dict[str, _CrawlSeen]:
+                 report: ReindexReport, options_for=None, book: TemplateBook | None = None) -> dict[str, _CrawlSeen]:
     crawls: dict[str, _CrawlSeen] = {}
+    book = book if book is not None else TemplateBook()
+    extents = {}
+    for path in files:  # first every file's readable extent, and the template records the pages need
+        readable, problem, template_records = _readable_extent(path)
+        extents[path] = (readable, problem)
+        name = path.name[: -len(OPEN_SUFFIX)] if path.name.endswith(OPEN_SUFFIX) else path.name
+        for offset, length in template_records:
+            try:
+                book.add(RecordedTemplate.from_json(_read_record_at(path, offset)[1]), (name, offset, length))
+            except (ValueError, KeyError, TypeError):
+                report.skipped.append(f"{path.name}: template record at byte {offset} unreadable; not used")
     rendered = _RenderedPages()
     in_flight: deque = deque()
     limit = workers * PAGES_IN_FLIGHT_PER_WORKER
@@ -213,7 +271,7 @@ def _index_files(files: list[Path], catalog: Catalog, pool, workers: int, timezo
         report.pages_extracted += 1
         in_flight.append((capture, pool.submit(
             extract_row, body, url, headers, timezone, moment,
-            options_for(url) if options_for else None, api_fields)))
+            options_for(url) if options_for else None, api_fields, book.for_page(capture["crawl_id"], url))))
         while len(in_flight) >= limit:
             _take_result(in_flight.popleft(), catalog, report)
 
@@ -223,7 +281,7 @@ def _index_files(files: list[Path], catalog: Catalog, pool, workers: int, timezo
                       shell.headers, shell.moment, api_fields)
 
     for path in files:
-        readable, problem = _readable_extent(path)
+        readable, problem = extents[path]
         if problem:
             report.skipped.append(f"{path.name}: {problem}; indexed up to byte {readable}"
                                   " (newsarchive verify names the problem)")
@@ -293,15 +351,19 @@ def _warc_date(record) -> datetime | None:
     return moment.replace(tzinfo=dt_timezone.utc) if moment.tzinfo is None else moment.astimezone(dt_timezone.utc)
 
 
-def _readable_extent(path: Path) -> tuple[int, str | None]:
-    """(end of the last whole record, what is wrong after it or None): only whole records are indexed."""
-    end = 0
+def _readable_extent(path: Path) -> tuple[int, str | None, list[tuple[int, int]]]:
+    """(end of the last whole record, what is wrong after it or None, (offset, length) of each
+    whole template record): only whole records are indexed."""
+    end, templates = 0, []
     try:
         for record in scan_warc(path, check_digests=False):
             end = record.end if record.end is not None else end
+            if (record.rec_type == "metadata" and record.length is not None
+                    and (record.header("WARC-Target-URI") or "").startswith(TEMPLATE_URN)):
+                templates.append((record.offset, record.length))
     except WarcFormatError as exc:
-        return end, f"unreadable at byte {exc.offset}: {exc.message}"
-    return end, None
+        return end, f"unreadable at byte {exc.offset}: {exc.message}", templates
+    return end, None, templates
 
 
 def _warcinfo_fields(record) -> dict[str, str]:
@@ -402,23 +464,32 @@ def _capture_row(record, kind: str, file_name: str, offset: int, length: int, mo
 
 
 def extract_row(body: bytes, url: str, headers: dict, timezone: str, fetched: datetime | None,
-                options: dict | None = None, api_fields: dict | None = None) -> tuple[int, dict | None]:
+                options: dict | None = None, api_fields: dict | None = None,
+                templates: tuple[frozenset, frozenset] | None = None) -> tuple[int, dict | None]:
     """(worker pid, article fields) of one page, or None when the crawl would not catalogue it.
 
     Runs in a worker process. ``now`` is the fetch time, so "a date in the future"
     means what it meant when the crawl extracted the page. ``api_fields``: what a
     browser crawl read from the site's API JSON, which wins over the page (archive.apifields).
+    ``templates``: the (base, final) site template of the page's crawl (archive.template):
+    extracted with the base, the text finished with the final one, as the crawl did.
     """
     from archive.extract import extract
 
-    article = extract(body, url, headers, now=fetched, **{"timezone": timezone, **(options or {})})
+    options = {"timezone": timezone, **(options or {})}
+    if templates is not None:
+        options["template"] = TemplateSnapshot(templates[0])
+    article = extract(body, url, headers, now=fetched, **options)
     if canonical_elsewhere(url, article.canonical_url):
         return os.getpid(), None
     if api_fields:
         article = apifields.apply_api_fields(article, api_fields, timezone)
     if not article.is_article:
         return os.getpid(), None
-    return os.getpid(), {name: getattr(article, name) for name in ARTICLE_FIELDS}
+    fields = {name: getattr(article, name) for name in ARTICLE_FIELDS}
+    if templates is not None:
+        fields["text"] = restrip(article.text, article.template_removed, templates[1])
+    return os.getpid(), fields
 
 
 def _take_result(pending, catalog: Catalog, report: ReindexReport) -> None:

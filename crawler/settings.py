@@ -91,6 +91,7 @@ NEWSARCHIVE_MAX_RETRY_AFTER = 120.0  # cap on a 429/503 Retry-After, seconds
 NEWSARCHIVE_ALLOW_PRIVATE = False  # True: fetch private/loopback addresses outside the seed hosts
 NEWSARCHIVE_EXTRACT = True  # False: archive only; extract later with reindex
 NEWSARCHIVE_EXTRACT_WORKERS = 0  # 0 = one per core
+NEWSARCHIVE_SITE_TEMPLATES = True  # learn each site's repeated blocks and strip them (archive.template)
 NEWSARCHIVE_PROCESSES = 1  # crawl processes the sites are split over (crawl --processes); "auto" = one per core
 NEWSARCHIVE_TIMEZONE = "Asia/Almaty"  # dates shown without an offset are in this zone
 NEWSARCHIVE_CATALOG_BATCH = 200

@@ -125,6 +125,7 @@ class CatalogPipeline:
         status = _CLOSE_STATUS.get(reason, "finished" if reason.startswith("closespider") else "failed")
         try:
             try:
+                self._finish_templates()
                 self.catalog.finish_crawl(self.crawl_id, status)
             finally:
                 self.catalog.close()  # closes the connection even when its last flush fails
@@ -136,6 +137,22 @@ class CatalogPipeline:
             if not stats.get_value("newsarchive/stop_message"):
                 stats.set_value("newsarchive/stop_message", f"{exc} (rebuild it with: newsarchive reindex)")
         self.catalog = None
+
+    def _finish_templates(self) -> None:
+        """The site templates the extraction pipeline recorded in the WARC: stored, and the crawl's texts finished.
+
+        A failure here leaves the texts as extracted (the base template's); reindex finishes them.
+        """
+        recorded = getattr(self.crawler, "newsarchive_site_templates", None)
+        if not recorded or self.write_error is not None:
+            return
+        templates, removed, files = recorded
+        try:
+            changed = self.catalog.finish_templates(templates, removed, files=files)
+        except (CatalogError, sqlite3.Error) as exc:
+            logger.error("%s; the crawl's texts keep their base templates (newsarchive reindex finishes them)", exc)
+            return
+        self.crawler.stats.set_value("extract/template_finished_texts", changed)
 
 
 def _waited_for_a_lock(exc: Exception) -> bool:
