@@ -17,23 +17,29 @@ list items and table rows one per line ("- item", "| a | b |").
 
 Measured by ``benchmarks/extraction.py`` (trafilatura 2.3.1, the 158 usable
 pages of shared/realpages; mean per-page token scores against the truth
-body; ms/page = mean of each page's fastest of 3 runs, the modes interleaved
-page by page on a shared 2-core machine, so compare the ratios)::
+body; titles compared after NFKC, casefold, soft hyphens, quote marks and
+dash kinds dropped, alike for every pipeline; ms/page = mean of each page's
+fastest of 3 runs, the modes interleaved page by page on a shared 2-core
+machine, so compare the ratios)::
 
     mode                      P      R      F1    title  date   ms/page
-    trafilatura defaults    0.950  0.983  0.963  0.690  0.956   48.0
-    trafilatura fast=True   0.950  0.961  0.946  0.690  0.956   36.1
-    ours                    0.971  0.982  0.975  0.766  0.981   37.3
+    trafilatura defaults    0.950  0.983  0.963  0.696  0.956   291.6
+    trafilatura fast=True   0.950  0.961  0.946  0.696  0.956   226.2
+    ours                    0.971  0.982  0.975  0.804  0.981   233.7
 
-(On a busier run: 142.8 / 106.6 / 107.6 ms, the same ratios.)
+(A machine at load 12: the previous quiet run gave 48.0 / 36.1 / 37.3 ms,
+the same ratios.)
 
-Title: of the 37 misses, 15 are pages whose truth keeps a site suffix or is
-cut at a quote mark (annotation artefacts of the weaker scrapinghub truth),
-the other 22 are pages where we return the visible ``<h1>`` and the truth is
-the publisher's og:title / JSON-LD headline, worded differently (fundus
-alone: 0.862). On our own tests/pages (12 kk/ru/en pages): F1 1.000, title
-1.000, date 1.000, no chrome string leaking, where trafilatura alone leaks on
-57 % of the pages (F1 0.909, date 0.857).
+Title: ``python benchmarks/extraction.py --misses`` lists the 31 misses
+with their class: 18 are faults in the truth (12 keep a site or section
+suffix, 6 are cut at a quote mark), 13 are pages whose own titles disagree
+(the ``<h1>`` and some of og:title / JSON-LD / ``<title>`` say one wording,
+the others another) where the truth took a wording that has no more of the
+page's titles behind it than ours (archive.pagemeta's agreement rule).
+Without the truth's faults: 127/140 = 0.907. On our own tests/pages (17
+kk/ru/en pages): F1 1.000, title 1.000, date 1.000, no chrome string
+leaking, where trafilatura alone leaks on 75 % of the pages (F1 0.908,
+title 0.667, date 0.917).
 
 Earlier measurements chose trafilatura's options (same benchmark, quiet machine)::
 
@@ -50,8 +56,8 @@ fallback extractors recover bodies the fast path truncates (recall 0.983 vs
 We hand trafilatura our parsed, cleaned tree: it copies it instead of
 parsing again. That saves little (31.7 vs 31.2 ms on a quiet machine; 74.4 vs
 78.3 ms with the modes interleaved on a loaded one, where trafilatura alone
-took 95.1 and fast 74.6) but is simpler than serialising the tree again. Metadata (title, author, description fallbacks) comes from the
-same call, with trafilatura's extensive date search off: its date is not
+took 95.1 and fast 74.6) but is simpler than serialising the tree again.
+Metadata (title, author, description fallbacks) comes from the same call, with trafilatura's extensive date search off: its date is not
 used at all, because archive.dates is right more often (date column: 0.981
 vs 0.956) and found a date on every page, so the fallback never had a page
 to help on, while the extensive search costs ~4 s per process (dateparser

@@ -18,7 +18,9 @@ Page sets:
   paragraphs the template removed (must be 0).
 
 Scores: body token precision / recall / F1 (mean of per-page scores against
-``truth.body``), title exact match (NFKC, casefold, soft hyphens dropped),
+``truth.body``), title exact match (NFKC, casefold, soft hyphens dropped,
+and, judged typography rather than wording, quote marks dropped, dashes
+made one and spacing collapsed: the same for every pipeline),
 date match (calendar day of the published date vs ``truth.date`` or its
 alternatives), ``leak`` = share of ``not_in_body`` strings found in the text
 and ``leakpg`` = share of pages leaking at least one (the real pages carry no
