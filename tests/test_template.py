@@ -164,3 +164,97 @@ def test_sites_are_learned_apart_and_bounded():
 
 def test_site_of_drops_www_and_keeps_the_port():
     assert site_of("https://WWW.Akimat.kz:8443/ru/news/1") == "akimat.kz:8443"
+
+
+# -- one crawl's templates: base while crawling, final at close (archive.template's docstring) ------
+
+from archive.catalog import Catalog  # noqa: E402
+from archive.template import CrawlTemplates, RecordedTemplate, restrip  # noqa: E402
+
+
+def extracted(number: int, template=None):
+    return extract(page(number), url(number), now=NOW, template=template)
+
+
+def test_finishing_a_base_stripped_text_equals_stripping_with_the_final_template_at_once():
+    final = learned(range(1, 9)).snapshot()
+    base = TemplateSnapshot(frozenset(sorted(final.pairs)[:1]))  # knows part of the chrome
+    at_once = extracted(40, final).text
+    with_base = extracted(40, base)
+    assert with_base.template_removed and with_base.text != at_once
+    assert restrip(with_base.text, with_base.template_removed, final.pairs) == at_once
+
+
+def test_finishing_with_the_template_a_text_was_extracted_with_changes_nothing():
+    base = learned(range(1, 7)).snapshot()
+    article = extracted(40, base)
+    assert restrip(article.text, article.template_removed, base.pairs) == article.text
+
+
+def test_a_first_crawl_extracts_with_nothing_and_records_what_it_learned():
+    crawl = CrawlTemplates("crawl-1")
+    for number in range(1, 9):
+        article = extract(page(number), url(number), now=NOW, template=crawl.base_for(url(number)))
+        assert RECEPTION in article.text  # not stripped while the crawl runs
+        crawl.learn(article)
+    (record,) = crawl.recorded()
+    assert (record.site, record.base, record.pages) == ("zhylyoi.example.kz", frozenset(), 8)
+    assert RECEPTION not in restrip(extracted(9).text, (), record.final)
+
+
+def test_a_recrawl_starts_from_the_base_and_a_few_pages_add_nothing():
+    base = learned(range(1, 9)).snapshot().pairs
+    crawl = CrawlTemplates("crawl-2", {"zhylyoi.example.kz": base})
+    for number in (30, 31):
+        crawl.learn(extract(page(number), url(number), now=NOW, template=crawl.base_for(url(number))),
+                    ("a.warc.gz", number))
+    (record,) = crawl.recorded()
+    assert record.final == record.base == base
+    assert [p for _, p in crawl.removed("a.warc.gz", 30)] == [RECEPTION, ADDRESS]
+
+
+def test_a_resumed_crawl_keeps_the_final_template_it_recorded_before():
+    recorded = learned(range(1, 9)).snapshot().pairs
+    crawl = CrawlTemplates("crawl-1", {}, {"zhylyoi.example.kz": recorded})
+    for number in range(20, 30):
+        crawl.learn(extracted(number))
+    (record,) = crawl.recorded()
+    assert record.final == recorded
+
+
+def test_a_template_record_is_small_json_that_reads_back_the_same():
+    pairs = learned(range(1, 9)).snapshot().pairs
+    record = RecordedTemplate("zhylyoi.example.kz", "crawl-1", frozenset(list(pairs)[:2]), pairs, 8)
+    payload = record.to_json()
+    assert RecordedTemplate.from_json(payload) == record
+    assert len(payload) < 200 + 20 * len(pairs)
+
+
+def test_a_record_of_an_unknown_format_is_refused():
+    with pytest.raises(ValueError):
+        RecordedTemplate.from_json(b'{"format": 99}')
+
+
+def test_finishing_a_crawl_merges_versions_that_differed_only_by_chrome(tmp_path):
+    """An article fetched by two crawls whose texts differ only in a line the site repeats everywhere."""
+    (tmp_path / "warc").mkdir()
+    (tmp_path / "warc" / "a.warc.gz").write_bytes(b"\0" * 1000)
+    article = {"url": url(1), "site": "zhylyoi.example.kz", "title": "Ремонт", "warc_filename": "a.warc.gz",
+               "warc_length": 10}
+    chrome = learned(range(1, 9)).snapshot().pairs
+    own = "Абзац статьи о ремонте школы, работы идут по графику."
+    with Catalog(tmp_path / "catalog.db", warc_dir=tmp_path / "warc") as catalog:
+        catalog.add_article({**article, "text": own, "warc_offset": 0, "fetched_at": "2026-01-01T00:00:00Z",
+                             "crawl_id": "crawl-1"})
+        catalog.add_article({**article, "text": f"{own}\n\n{RECEPTION}\n\n{ADDRESS}", "warc_offset": 100,
+                             "fetched_at": "2026-02-01T00:00:00Z", "crawl_id": "crawl-2"})
+        catalog.flush()
+        assert catalog.article(url(1))["versions"] == 2
+        record = RecordedTemplate("zhylyoi.example.kz", "crawl-2", frozenset(), chrome, 8)
+        assert catalog.finish_templates([(record, ("a.warc.gz", 200, 10))]) == 1
+        row = catalog.article(url(1))
+        templates = list(catalog.db.query("SELECT site, crawl_id, warc_offset FROM site_templates"))
+        bases = catalog.site_template_bases("crawl-3")
+    assert (row["text"], row["versions"]) == (own, 1)
+    assert templates == [{"site": "zhylyoi.example.kz", "crawl_id": "crawl-2", "warc_offset": 200}]
+    assert bases == {"zhylyoi.example.kz": chrome}
