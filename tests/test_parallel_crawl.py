@@ -7,6 +7,7 @@ resumes the crawl; a SIGINT to the parent stops both children.
 """
 
 import os
+import pty
 import re
 import signal
 import sqlite3
@@ -117,7 +118,7 @@ def test_no_host_appears_in_two_processes_warcs(split):
 
 def test_a_second_split_crawl_is_incremental(split):
     assert split["again"].returncode == 0, split["again"].stderr
-    first, second = (int(re.search(r"(\d+) responses archived", result.stdout).group(1))
+    first, second = (int(re.search(r"\(2 processes\): finished; (\d+) responses archived", result.stdout).group(1))
                      for result in (split["first"], split["again"]))
     assert second < first / 2
 
@@ -183,6 +184,41 @@ def test_resume_continues_only_the_killed_part_and_completes_the_crawl(killed):
     articles = {url for (url,) in query(killed["data"], "select url from articles")}
     assert set().union(*killed["expected"].values()) <= articles
     assert set(dict(query(killed["data"], "select id, status from crawls")).values()) == {"finished"}
+
+
+# -- one board on a terminal ------------------------------------------------------------------
+
+
+def test_on_a_terminal_the_parent_draws_one_board_with_a_line_per_child(tmp_path):
+    main, terminal = pty.openpty()
+    screen = bytearray()
+    reader = threading.Thread(target=drain, args=(main, screen), daemon=True)
+    with DemoPortal(articles_per_site=3) as portal:
+        urls = [site.start_url for site in portal.sites.values()]
+        reader.start()
+        result = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", *urls, "--data", str(tmp_path / "d"),
+                                 "--processes", "2", *LOOPBACK], stdout=subprocess.PIPE, stderr=terminal,
+                                text=True, timeout=240)
+    os.close(terminal)
+    reader.join(timeout=10)
+    drawn = screen.decode(errors="replace")
+    assert result.returncode == 0
+    final = drawn[drawn.rindex("crawled 2 sites"):].splitlines()
+    assert [line.split()[0] for line in final[1:3]] == ["p1", "p2"]
+    summary = next(line for line in result.stdout.splitlines() if line.startswith("crawl "))
+    pages = int(re.search(r"(\d+) responses archived", summary).group(1))
+    assert re.search(rf" {pages:,} pages", final[0])
+
+
+def drain(fd, into):
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the terminal side closed
+            return
+        if not chunk:
+            return
+        into.extend(chunk)
 
 
 # -- a signal to the parent ------------------------------------------------------------------
