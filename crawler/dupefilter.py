@@ -23,6 +23,7 @@ class ArchiveDupeFilter(RFPDupeFilter):
     def from_crawler(cls, crawler):
         dupefilter = super().from_crawler(crawler)
         dupefilter.crawler = crawler
+        dupefilter._keys = set()
         return dupefilter
 
     def open(self):
@@ -37,7 +38,15 @@ class ArchiveDupeFilter(RFPDupeFilter):
         if request.meta.get("redirect_urls") and self._archived_and_not_due(request):
             self.crawler.stats.inc_value("newsarchive/incremental/skipped/redirect_target")
             return True
-        return super().request_seen(request)
+        if self.file:  # JOBDIR: Scrapy keeps its fingerprints file
+            return super().request_seen(request)
+        # Scrapy's fingerprint (canonical URL, method, body), kept as 8 bytes in an int: a third less
+        # memory per request than the 20-byte digest, with odds of a false "seen" of n²/2⁶⁵.
+        key = int.from_bytes(self.fingerprinter.fingerprint(request)[:8], "big")
+        if key in self._keys:
+            return True
+        self._keys.add(key)
+        return False
 
     def _archived_and_not_due(self, request: Request) -> bool:
         spider = self.crawler.spider

@@ -59,8 +59,19 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.size.ResponseSizeLimitMiddleware": 955,
     # The per-host gate is the very last step before a request goes out.
     "crawler.middlewares.politeness.HostPolitenessMiddleware": 960,
+    # Scope is the spider's (start origins, site profile), checked before a request is made; no allowed_domains.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
 }
 SPIDER_MIDDLEWARES = {
+    # Each spider middleware wraps every page's output in one more generator on the reactor's core
+    # (benchmarks/README.md); these have nothing to do in this crawl:
+    # depth bookkeeping only when --depth sets DEPTH_LIMIT (crawler/middlewares/depth.py);
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "crawler.middlewares.depth.DepthLimitMiddleware": 900,
+    # archive.traps refuses URLs over 2,000 characters (long_url) before they are requests;
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    # a development warning about meta copied from a response; the spider builds every request's meta.
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
     # A site profile's scope (path prefixes, excluded patterns): out-of-scope requests never scheduled.
     "crawler.middlewares.scope.ProfileScopeMiddleware": 950,
 }

@@ -2,7 +2,7 @@
 
 import pytest
 
-from archive.urls import clean_url, origin
+from archive.urls import clean_url, origin, url_key
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,14 @@ def test_non_default_port_is_part_of_the_identity():
 @pytest.mark.parametrize("odd", ["mailto:press@akimat.kz", "javascript:void(0)", "not a url", "http://[::1"])
 def test_what_is_not_an_http_url_is_returned_unchanged(odd):
     assert clean_url(odd) == odd
+
+
+def test_a_url_key_is_the_same_for_the_same_url_and_fits_in_eight_bytes():
+    url = "https://akimat.example.kz/kk/news/2024/05/item-7.html"
+    assert url_key(url) == url_key(url)
+    assert 0 <= url_key(url) < 2 ** 64
+
+
+def test_url_keys_of_different_urls_differ():
+    urls = [f"https://akimat.example.kz/kk/news/{number}" for number in range(10_000)]
+    assert len({url_key(url) for url in urls}) == len(urls)

@@ -117,12 +117,14 @@ class HostPolitenessMiddleware:
 
     async def process_request(self, request):
         gate = self._gate(request)
+        max_before = gate.max_in_flight
         delayed = await gate.enter()
         request.meta[_GATE_KEY] = (gate, delayed)
-        stats = self.crawler.stats
-        key = f"politeness/max_in_flight/{urlparse_cached(request).netloc}"
-        if gate.max_in_flight > (stats.get_value(key) or 0):
-            stats.set_value(key, gate.max_in_flight)
+        if gate.max_in_flight > max_before:  # a new high: the stat follows (not a stats lookup per request)
+            key = f"politeness/max_in_flight/{urlparse_cached(request).netloc}"
+            stats = self.crawler.stats
+            if gate.max_in_flight > (stats.get_value(key) or 0):
+                stats.set_value(key, gate.max_in_flight)
 
     def process_response(self, request, response):
         self._release(request)

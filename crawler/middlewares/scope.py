@@ -28,6 +28,7 @@ argument is there) and before the settings freeze. That is what makes
 
 from __future__ import annotations
 
+from scrapy.exceptions import NotConfigured
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from archive.profiles import SiteProfile, profile_from_json
@@ -64,6 +65,14 @@ def crawl_profile(crawler) -> SiteProfile | None:
 
 
 class ProfileScopeMiddleware(BaseSpiderMiddleware):
+    @classmethod
+    def from_crawler(cls, crawler):
+        spider = crawler.spider
+        if spider is not None and getattr(spider, "site_profile", None) in (None, ""):
+            # No profile: nothing to check, and one generator less around every page's output.
+            raise NotConfigured("no site profile")
+        return super().from_crawler(crawler)
+
     def __init__(self, crawler):
         super().__init__(crawler)
         self._profile: SiteProfile | None = None

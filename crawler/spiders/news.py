@@ -18,6 +18,11 @@ open-ended series (a calendar month, ``?page=N``) that offers nothing new but
 the next page of the same series is a dead end: its series links are not
 followed. Every refusal is counted in the stats as ``newsarchive/trap/<kind>``.
 
+The per-page work runs on the crawl's one reactor core, so it is kept lean: each
+link is resolved and cleaned once and cached by origin (a menu repeats on every
+page), seen URLs are kept as 64-bit digests, and a sitemap's pages are decided at
+once (seen, budgets, stats) but handed to Scrapy's queue only as it drains.
+
 A crawl of sites the catalog already holds is incremental (``crawler.incremental``):
 archived URLs are asked again only when new, due or changed, conditionally, and
 a listing series is walked only until it shows nothing new; counted as
@@ -29,21 +34,26 @@ Usage: ``scrapy crawl news -a start_url=https://example.kz/kk/news``.
 from __future__ import annotations
 
 import secrets
+import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import replace
 from functools import cached_property
 from datetime import datetime, timezone
+from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
+from scrapy.core.scheduler import Scheduler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import TextResponse
+from lxml import etree
 
 from archive.datadir import DataDir
 from archive.identity import canonical_elsewhere, is_html_page
 from archive.traps import series_kind, trap_kind
-from archive.urls import SESSION_PARAMS, clean_url, origin
+from archive.urls import SESSION_PARAMS, clean_url, origin, url_key
 from crawler.discovery import SKIPPED_SCHEMES, feed_urls, is_attachment, sitemap_entries, sitemap_urls
 from crawler.incremental import VALIDATORS_META, CrawlHistory, RecheckPolicy
 from crawler.items import ArchivedPage
@@ -58,6 +68,25 @@ _PARENT_LINKS = "newsarchive_parent_links"  # own links of the previous page of 
 _STALE_RUN = "newsarchive_stale_run"  # pages in a row, up to the linking one, whose links were all archived
 _FEEDS = ("//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
           "[contains(@type, 'rss') or contains(@type, 'atom')]/@href")
+# Compiled once, run on the lxml tree parsel built: no Selector object per result.
+_XPATH = {name: etree.XPath(expr, smart_strings=False)
+          for name, expr in (("canonical", _CANONICAL), ("feeds", _FEEDS), ("links", "//a/@href"), ("images", "//img/@src"))}
+_LINK_CACHE_SIZE = 20_000  # resolved links kept across pages (menus repeat on every page); ~8 MB when full
+# A sitemap's entries wait as the arguments of NewsSpider._request (~0.2 KB) until Scrapy's queue runs low:
+# a sitemap of 50,000 URLs is 50,000 Requests (~2.5 KB each) in that queue otherwise. Queued this many ahead:
+_SITEMAP_AHEAD = 256
+_SCRAPY_SCHEDULER = "scrapy.core.scheduler.Scheduler"
+
+
+class _Link(NamedTuple):
+    """A link as the spider uses it, resolved once per (base, href) and kept for the next page."""
+
+    url: str  # absolute, cleaned (archive.urls.clean_url)
+    site: str  # its origin
+    series: str | None  # series_kind(url)
+    written_series: str | None  # series_kind of the absolute link as written, before cleaning
+    session_id: bool  # the link as written carried a session id
+    attachment: bool  # discovery.is_attachment of the href as written
 
 
 def new_crawl_id(now: datetime | None = None) -> str:
@@ -74,6 +103,7 @@ def user_agent(contact: str) -> str:
 
 class NewsSpider(scrapy.Spider):
     name = "news"
+    lazy_sitemaps = False  # set from the crawl's scheduler in from_crawler
 
     def __init__(self, start_url: str | None = None, start_urls: str | list[str] | None = None,
                  crawl_id: str | None = None, max_pages: int | str | None = None,
@@ -94,12 +124,14 @@ class NewsSpider(scrapy.Spider):
         self._max_pages_arg = max_pages
         self._site_budget_arg = site_budget
         self.resume = resume in (True, "1", "true", "yes")
-        self._seen: set[str] = set()
+        self._seen: set[int] = set()  # url_key of every URL requested or refused as a trap
         self._scheduled: Counter[str] = Counter()
         self.history: CrawlHistory | None = None  # set at start when the catalog knows these sites
         self.now = datetime.now(timezone.utc)
-        self._skipped: set[str] = set()  # known URLs not asked again (counted once each)
+        self._skipped: set[int] = set()  # url_key of known URLs not asked again (counted once each)
         self._robots: dict[str, object] = {}  # netloc -> robots.txt parser
+        self._links: dict[tuple[str, str], _Link | None] = {}  # (base or its origin, href) -> resolved link
+        self._sitemap_backlog: deque[tuple] = deque()  # admitted sitemap entries not yet handed to Scrapy
 
     @classmethod
     def update_settings(cls, settings):
@@ -119,6 +151,11 @@ class NewsSpider(scrapy.Spider):
         spider.recheck_policy = RecheckPolicy(recent_days=settings.getint("NEWSARCHIVE_RECHECK_RECENT_DAYS", 7),
                                               old_days=settings.getint("NEWSARCHIVE_RECHECK_OLD_DAYS", 30))
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        # With Scrapy's own scheduler, a sitemap's pages are handed over as its queue drains; a shared
+        # frontier (scrapy-redis) gets them at once, so other workers can take them and none is lost
+        # with a worker that dies.
+        spider.lazy_sitemaps = settings.get("SCHEDULER") in (_SCRAPY_SCHEDULER, Scheduler)
+        crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         return spider
 
     @cached_property
@@ -165,8 +202,9 @@ class NewsSpider(scrapy.Spider):
         captures = archived_captures(data, self.crawl_id)
         for capture in captures:
             url = clean_url(capture["url"])
-            if url not in self._seen:
-                self._seen.add(url)
+            key = url_key(url)
+            if key not in self._seen:
+                self._seen.add(key)
                 self._scheduled[origin(url)] += 1
         self.crawler.stats.set_value("newsarchive/resumed_from_captures", len(captures))
         for capture in captures:
@@ -201,11 +239,43 @@ class NewsSpider(scrapy.Spider):
         kind, entries = sitemap_entries(response.body)
         self.crawler.stats.inc_value(f"newsarchive/sitemap/{kind or 'unreadable'}")
         callback, link_kind = (self.parse_sitemap, "sitemap") if kind == "sitemapindex" else (self.parse_page, "page")
+        wait = self.lazy_sitemaps and kind == "urlset"
         for location, lastmod in entries:
             url = _absolute(response.url, location)
-            request = url and self.follow_url(url, callback, link_kind, lastmod=lastmod)
-            if request is not None:
-                yield request
+            if url is None:
+                continue
+            admitted = self._admit_url(url, callback, link_kind, lastmod=lastmod)
+            if admitted is None:
+                continue
+            if wait:
+                self._sitemap_backlog.append(admitted)  # decided (seen, budgets, stats) now, requested later
+            else:
+                yield self._request(*admitted)
+        yield from self._sitemap_entries_due()
+
+    def _sitemap_entries_due(self):
+        """Requests for waiting sitemap entries, as many as keep Scrapy's queue _SITEMAP_AHEAD deep."""
+        backlog = self._sitemap_backlog
+        if not backlog:
+            return
+        queued = self._queued()
+        while backlog and queued < _SITEMAP_AHEAD:
+            yield self._request(*backlog.popleft())
+            queued += 1
+
+    def _queued(self) -> int:
+        """Requests waiting in Scrapy's queue; 0 before the crawl has one."""
+        try:
+            return len(self.crawler.engine._slot.scheduler)
+        except (AttributeError, RuntimeError):  # no engine, or no slot, yet
+            return 0
+
+    def spider_idle(self):
+        """Nothing left to fetch but waiting sitemap entries: hand over the next of them."""
+        if self._sitemap_backlog:
+            for request in self._sitemap_entries_due():
+                self.crawler.engine.crawl(request)
+            raise DontCloseSpider
 
     def parse_feed(self, response):
         if _is_html(response):
@@ -228,8 +298,10 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newsarchive/broken/unparseable_html")
 
     def _parse_html(self, response):
-        canonical = response.xpath(_CANONICAL).get()
-        canonical = canonical_elsewhere(response.url, _absolute(response.url, canonical) if canonical else None)
+        root = response.selector.root  # parsed once; ValueError on byte soup lxml gives up on
+        base = response.url
+        canonical = next(iter(_XPATH["canonical"](root)), None)
+        canonical = canonical_elsewhere(base, _absolute(base, canonical) if canonical else None)
         if canonical:
             # A print version or an alias: the row must point at a capture of the canonical URL.
             self.crawler.stats.inc_value("newsarchive/canonical_elsewhere")
@@ -239,40 +311,71 @@ class NewsSpider(scrapy.Spider):
         elif response.status == 200 and _fresh_capture(response):
             yield self._archived_page(response)
 
-        yield from self._follow_all(response.xpath(_FEEDS).getall(), response, self.parse_feed, "feed")
-        links = response.xpath("//a/@href").getall()
-        pages, own_links = self._series_dead_end(response, [u for u in links if not is_attachment(u)])
+        resolve = self._resolver(base)
+        feeds = [link for link in map(resolve, _XPATH["feeds"](root)) if link is not None]
+        yield from (request for _link, request in self._follow_links(feeds, response, self.parse_feed, "feed"))
+        links = [link for link in map(resolve, _XPATH["links"](root)) if link is not None]
+        here = series_kind(base)
+        pages, own_links = self._series_dead_end(response, here, [link for link in links if not link.attachment])
         pages, stale_run = self._listing_stop(response, pages, own_links)
-        here = series_kind(response.url)
-        for request in self._follow_all(pages, response, self.parse_page, "page", from_page=True):
-            if here and series_kind(request.url) == here:
+        for link, request in self._follow_links(pages, response, self.parse_page, "page", from_page=True):
+            if here and link.series == here:
                 request.meta[_PARENT_LINKS] = own_links  # the next page of the same series
-            if series_kind(request.url):
+            if link.series:
                 request.meta[_STALE_RUN] = stale_run
             yield request
-        attachments = [u for u in links if is_attachment(u)] + response.xpath("//img/@src").getall()
-        yield from self._follow_all(attachments, response, None, "attachment")
+        images = [link for link in map(resolve, _XPATH["images"](root)) if link is not None]
+        attachments = [link for link in links if link.attachment] + images
+        yield from (request for _link, request in self._follow_links(attachments, response, None, "attachment"))
+        yield from self._sitemap_entries_due()
 
-    def _series_dead_end(self, response, hrefs: list[str]) -> tuple[list[str], frozenset[str]]:
+    def _resolver(self, base: str):
+        """``href -> _Link | None`` for the links of the page at ``base``, through the cache of links.
+
+        A path-absolute or absolute link resolves the same on every page of an
+        origin, so it is cached by origin (or alone): a site's menu is resolved once.
+        """
+        cache = self._links
+        parts = urlsplit(base)
+        base_origin, base_scheme = f"{parts.scheme}://{parts.netloc}", parts.scheme + ":"
+
+        def resolve(href: str) -> _Link | None:
+            written = href.strip()
+            if written.startswith("//"):
+                key = (base_scheme, href)
+            elif written.startswith("/"):
+                key = (base_origin, href)
+            elif written[:8].lower().startswith(("http://", "https://")):
+                key = ("", href)
+            else:
+                key = (base, href)
+            link = cache.get(key, False)
+            if link is False:
+                if len(cache) >= _LINK_CACHE_SIZE:
+                    cache.clear()
+                link = cache[key] = _resolve_link(base, href)
+            return link
+
+        return resolve
+
+    def _series_dead_end(self, response, kind: str | None, links: list[_Link]) -> tuple[list[_Link], frozenset[str]]:
         """The links worth following, and this page's own links (those outside any series).
 
-        A page of an open-ended series (a calendar month, ``?page=N``) reached
-        from the previous page of the same series, whose own links are all on
-        that previous page, adds nothing: an endless calendar's empty month,
-        pagination past the last page. The series is not followed further from
-        there. (The first page of a series, reached from elsewhere, is always
-        followed on: a home page often lists the same articles as page 1.)
+        A page of an open-ended series (a calendar month, ``?page=N``; ``kind``)
+        reached from the previous page of the same series, whose own links are
+        all on that previous page, adds nothing: an endless calendar's empty
+        month, pagination past the last page. The series is not followed further
+        from there. (The first page of a series, reached from elsewhere, is
+        always followed on: a home page often lists the same articles as page 1.)
         """
-        absolute = [clean_url(url) for url in (_absolute(response.url, href) for href in hrefs) if url]
-        own = frozenset(url for url in absolute if origin(url) in self.scope and series_kind(url) is None)
-        kind = series_kind(response.url)
+        own = frozenset(link.url for link in links if link.series is None and link.site in self.scope)
         parent = response.meta.get(_PARENT_LINKS)
         if kind is None or parent is None or not own <= parent:
-            return hrefs, own
+            return links, own
         self.crawler.stats.inc_value(f"newsarchive/trap/{kind}")
-        return [href for href in hrefs if series_kind(_absolute(response.url, href) or "") != kind], own
+        return [link for link in links if link.written_series != kind], own
 
-    def _listing_stop(self, response, hrefs: list[str], own: frozenset[str]) -> tuple[list[str], int]:
+    def _listing_stop(self, response, links: list[_Link], own: frozenset[str]) -> tuple[list[_Link], int]:
         """Stop walking a listing series where it holds only what was archived before.
 
         In an incremental crawl, a page whose own links are all archived (or
@@ -283,14 +386,15 @@ class NewsSpider(scrapy.Spider):
         Returns the links to follow and the run to hand to series pages.
         """
         if self.history is None:
-            return hrefs, 0
-        if any(url not in self.history and url not in self._seen and self._robots_allow(url) for url in own):
-            return hrefs, 0
+            return links, 0
+        if any(url not in self.history and url_key(url) not in self._seen and self._robots_allow(url)
+               for url in own):
+            return links, 0
         run = response.meta.get(_STALE_RUN, 0) + 1
         if run < self.listing_margin:
-            return hrefs, run
-        kept = [href for href in hrefs if series_kind(_absolute(response.url, href) or "") is None]
-        if len(kept) < len(hrefs):
+            return links, run
+        kept = [link for link in links if link.written_series is None]
+        if len(kept) < len(links):
             self.crawler.stats.inc_value("newsarchive/incremental/listing_stopped")
         return kept, run
 
@@ -346,6 +450,14 @@ class NewsSpider(scrapy.Spider):
             if request is not None:
                 yield request
 
+    def _follow_links(self, links: list[_Link], response, callback, kind, **options):
+        """``(link, request)`` for each link worth a request (see :meth:`follow_url`)."""
+        for link in links:
+            admitted = self._admit(link.url, link.site, link.session_id, callback, kind,
+                                   found_on=response.url, **options)
+            if admitted is not None:
+                yield link, self._request(*admitted)
+
     def follow_url(self, url: str, callback, kind: str, priority: int = 0, *, lastmod: str | None = None,
                    from_page: bool = False, found_on: str | None = None):
         """A request for ``url`` if it is new, in scope, not a trap and within the budgets; else None.
@@ -358,11 +470,22 @@ class NewsSpider(scrapy.Spider):
         ``crawler.incremental`` says so (``lastmod``: its sitemap date;
         ``from_page``: linked from an HTML page), and then conditionally.
         """
-        stats = self.crawler.stats
-        raw, url = url, clean_url(url)
-        site = origin(url)
-        if url in self._seen:
+        admitted = self._admit_url(url, callback, kind, priority, lastmod=lastmod, from_page=from_page,
+                                   found_on=found_on)
+        return None if admitted is None else self._request(*admitted)
+
+    def _admit_url(self, url: str, callback, kind: str, priority: int = 0, **options):
+        cleaned = clean_url(url)
+        return self._admit(cleaned, origin(cleaned), _has_session_id(url), callback, kind, priority, **options)
+
+    def _admit(self, url: str, site: str, session_id: bool, callback, kind: str, priority: int = 0, *,
+               lastmod: str | None = None, from_page: bool = False, found_on: str | None = None):
+        """:meth:`follow_url`'s decision for a cleaned ``url`` of origin ``site``, counted in the
+        stats and budgets: the arguments of :meth:`_request`, or None."""
+        key = url_key(url)
+        if key in self._seen:
             return None
+        stats = self.crawler.stats
         profile = self.profile
         if site not in self.scope and (profile is None or not profile.scope.has_host(url)):
             stats.inc_value("newsarchive/skipped/offsite")
@@ -372,18 +495,18 @@ class NewsSpider(scrapy.Spider):
             return None
         trap = trap_kind(url)
         if trap:
-            self._seen.add(url)  # refused once, counted once
+            self._seen.add(key)  # refused once, counted once
             stats.inc_value(f"newsarchive/trap/{trap}")
             return None
         action, reason = "fetch", "new"
         if self.history is not None:
             action, reason = self.history.decide(url, kind, now=self.now, lastmod=lastmod, from_page=from_page)
             if action == "skip":
-                if url not in self._skipped:
-                    self._skipped.add(url)
+                if key not in self._skipped:
+                    self._skipped.add(key)
                     stats.inc_value(f"newsarchive/incremental/skipped/{reason}")
                 return None
-        if _has_session_id(raw):
+        if session_id:
             stats.inc_value("newsarchive/trap/session_id")  # the cleaned URL is fetched, once
         if self.max_pages and sum(self._scheduled.values()) >= self.max_pages:
             stats.inc_value("newsarchive/skipped/max_pages")
@@ -391,14 +514,18 @@ class NewsSpider(scrapy.Spider):
         if self._scheduled[site] >= self.site_budget:
             stats.inc_value("newsarchive/skipped/site_budget")
             return None
-        self._seen.add(url)
+        self._seen.add(key)
         self._scheduled[site] += 1
         stats.inc_value(f"newsarchive/requests/{kind}")
+        if action == "recheck":
+            stats.inc_value(f"newsarchive/incremental/recheck/{reason}")
+        return url, callback, kind, priority, action == "recheck"
+
+    def _request(self, url: str, callback, kind: str, priority: int, recheck: bool) -> scrapy.Request:
         callback = callback or self.parse_attachment
         request = scrapy.Request(url, callback=callback, errback=self.fetch_failed,
                                  priority=priority, meta={"newsarchive_kind": kind})
-        if action == "recheck":
-            stats.inc_value(f"newsarchive/incremental/recheck/{reason}")
+        if recheck:
             validators = self.history.get(url).validators
             if validators is not None:
                 request = request.replace(callback=self.parse_revalidated, cb_kwargs={"then": callback.__name__})
@@ -443,12 +570,27 @@ def _absolute(base: str, href: str) -> str | None:
         return None
 
 
+def _resolve_link(base: str, href: str) -> _Link | None:
+    """``href`` on the page at ``base`` as a :class:`_Link`; None when it cannot be followed."""
+    url = _absolute(base, href)
+    if url is None:
+        return None
+    cleaned = clean_url(url)
+    series = series_kind(cleaned)
+    return _Link(url=cleaned, site=sys.intern(origin(cleaned)), series=series,
+                 written_series=series if cleaned == url else series_kind(url),
+                 session_id=_has_session_id(url), attachment=is_attachment(href))
+
+
+_NOT_CONTROL = bytes(byte for byte in range(256) if not (byte < 9 or 13 < byte < 32))  # deleted to count the rest
+
+
 def _looks_binary(body: bytes) -> bool:
     """Bytes no HTML page has: NULs or mostly control characters at the start."""
     head = body[:1024]
     if b"\x00" in head:
         return True
-    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    controls = len(head.translate(None, _NOT_CONTROL))
     return controls > len(head) // 10
 
 
