@@ -126,17 +126,21 @@ def test_a_second_split_crawl_is_incremental(split):
 # -- a child killed mid-crawl ----------------------------------------------------------------
 
 
+def start_split_crawl(portal, data):
+    """A two-process crawl of the portal, running; and its first two lines (the children started)."""
+    urls = [site.start_url for site in portal.sites.values()]
+    parent = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", *urls, "--data", str(data),
+                               "--processes", "2", *LOOPBACK], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return parent, parent.stdout.readline() + parent.stdout.readline()
+
+
 @pytest.fixture(scope="module")
 def killed(tmp_path_factory):
     data = tmp_path_factory.mktemp("killed") / "data"
     with DemoPortal(articles_per_site=12, latency=0.05) as portal:
-        urls = [site.start_url for site in portal.sites.values()]
-        parent = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", *urls, "--data", str(data),
-                                   "--processes", "2", *LOOPBACK], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True)
+        parent, started = start_split_crawl(portal, data)
         try:
-            lines = [parent.stdout.readline(), parent.stdout.readline()]
-            parts = started_parts("".join(lines))
+            parts = started_parts(started)
             victim = next(label for label, (_, part_urls) in parts.items() if portal.sites["kk"].start_url in part_urls)
             deadline = time.monotonic() + 120
             while len(portal.requests("kk")) < 5 and time.monotonic() < deadline:
@@ -151,7 +155,7 @@ def killed(tmp_path_factory):
         resumed = newsarchive("crawl", "--resume", "--data", data, *LOOPBACK)
         expected = {site_id: {article.url for article in site.expected_articles}
                     for site_id, site in portal.sites.items()}
-    return {"data": data, "parent": parent, "out": "".join(lines) + out, "err": err, "parts": parts,
+    return {"data": data, "parent": parent, "out": started + out, "err": err, "parts": parts,
             "victim": victim, "expected": expected, "verify": verify, "resumed": resumed, **after_kill}
 
 
@@ -227,12 +231,8 @@ def drain(fd, into):
 def test_sigint_is_forwarded_once_and_every_child_ends_interrupted(tmp_path):
     data = tmp_path / "data"
     with DemoPortal(articles_per_site=12, latency=0.2) as slow:
-        urls = [site.start_url for site in slow.sites.values()]
-        parent = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", *urls, "--data", str(data),
-                                   "--processes", "2", *LOOPBACK], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True)
+        parent, started = start_split_crawl(slow, data)
         try:
-            started = parent.stdout.readline() + parent.stdout.readline()
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and not all(len(slow.requests(site)) >= 3 for site in ("kk", "ru")):
                 time.sleep(0.05)  # both children fetch: Scrapy's own signal handlers are set
