@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -237,7 +236,7 @@ def test_sigint_is_forwarded_once_and_every_child_ends_interrupted(tmp_path):
             while time.monotonic() < deadline and not all(len(slow.requests(site)) >= 3 for site in ("kk", "ru")):
                 time.sleep(0.05)  # both children fetch: Scrapy's own signal handlers are set
             parent.send_signal(signal.SIGINT)
-            out, err = parent.communicate(timeout=120)
+            out, _ = parent.communicate(timeout=120)
         finally:
             parent.kill()
     assert len(started_parts(started)) == 2

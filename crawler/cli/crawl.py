@@ -265,7 +265,13 @@ def _crawl_parts(parts, data: DataDir, overrides: dict, site_budget: int) -> Non
     """Crawl the parts of a split crawl in child processes, then report their totals (exit 1 unless finished)."""
     from archive.catalog import Catalog
     from archive.recover import recover
-    from crawler.parallel import PART_ID, ParallelCrawl, child_command, overall_status, part_settings
+    from crawler.parallel import (
+        PART_ID,
+        ParallelCrawl,
+        child_command,
+        overall_status,
+        part_settings,
+    )
     from crawler.scheduler import ensure_catalog
 
     ensure_catalog(data.path)  # before the children open it side by side
