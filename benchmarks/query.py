@@ -14,7 +14,7 @@ reports:
 - search latency (archive.query.search, 20 results with snippets): median and
   p95 over queries of mixed frequency, without filters and with filters
   (language + year, site + since);
-- export throughput (archive.query.export_rows + CSV writing, all rows);
+- export throughput (archive.query.write_export to CSV, all rows and one year);
 - catalog bytes per article.
 
 ``--compare REV`` measures archive/query.py as it was at git revision REV in
