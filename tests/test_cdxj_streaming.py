@@ -5,8 +5,11 @@ disk when the file closes (archive.cdxj.StreamingIndex). Every test compares
 that index with `index_warc`, which reads the closed WARC with cdxj-indexer.
 """
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -151,3 +154,32 @@ def test_a_real_crawls_indexes_are_the_bytes_reading_its_warcs_gives(crawled, tm
     assert {b"text/html", b"warc/revisit", b"application/xml"} <= kinds
     assert not list((crawled / "indexes").glob("*.unsorted*"))
 
+
+
+@pytest.mark.slow
+def test_a_killed_crawl_gets_its_index_from_the_repaired_warc(tmp_path):
+    data = tmp_path / "data"
+    with DemoPortal(articles_per_site=12, latency=0.05) as portal:
+        crawl = subprocess.Popen(
+            [sys.executable, "-m", "crawler.cli", "crawl", *[s.start_url for s in portal.sites.values()],
+             "--data", str(data), "--no-extract", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                open_files = list((data / "warc").glob("*.open")) if (data / "warc").exists() else []
+                if open_files and open_files[0].stat().st_size > 60_000:
+                    break
+                time.sleep(0.05)
+            os.killpg(crawl.pid, signal.SIGKILL)
+        finally:
+            crawl.wait(timeout=30)
+    assert list((data / "indexes").glob("*.unsorted")), "the killed crawl should have left its spool"
+    for command in (("verify", "--repair"), ("index",)):
+        done = subprocess.run([sys.executable, "-m", "crawler.cli", *command, "--data", str(data)],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not list((data / "warc").glob("*.open"))
+    warc, = (data / "warc").glob("*.warc.gz")
+    assert index_path(warc, data / "indexes").read_bytes() == read_back_index(warc, tmp_path)
+    assert sorted(p.name for p in (data / "indexes").iterdir()) == [warc.name + ".cdxj"]

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from archive.catalog import Catalog
+from archive.dedup import DedupIndex
 from archive.records import iter_records, open_record
 from archive.warc import SERVER_NOT_MODIFIED, HttpExchange, RevisitOf, WarcWriter, payload_digest
 from crawler.demo.portal import DemoPortal
@@ -103,3 +104,34 @@ def test_articles_still_point_at_full_response_records(two_crawls):
     for row in rows:
         with open_record(data / "warc", row["warc_filename"], row["warc_offset"]) as record:
             assert record.rec_type == "response"
+
+
+def capture_of(writer, url, body):
+    return writer.write_exchange(HttpExchange(url, 200, [("Content-Type", "text/html")], body))
+
+
+def test_this_crawls_own_capture_is_found_by_url_and_payload(tmp_path):
+    index = DedupIndex(None)
+    with WarcWriter(tmp_path) as writer:
+        first = capture_of(writer, "http://127.0.0.1/a", b"<p>one</p>")
+    index.remember(first)
+    assert index.lookup("http://127.0.0.1/a", payload_digest(b"<p>one</p>")) == RevisitOf(
+        first.record_id, "http://127.0.0.1/a", first.fetched_at)
+
+
+def test_another_payload_or_another_url_is_not_a_repeat(tmp_path):
+    index = DedupIndex(None)
+    with WarcWriter(tmp_path) as writer:
+        index.remember(capture_of(writer, "http://127.0.0.1/a", b"<p>one</p>"))
+    assert index.lookup("http://127.0.0.1/a", payload_digest(b"<p>two</p>")) is None
+    assert index.lookup("http://127.0.0.1/b", payload_digest(b"<p>one</p>")) is None
+
+
+def test_the_first_full_capture_stays_the_one_revisits_name(tmp_path):
+    index = DedupIndex(None)
+    with WarcWriter(tmp_path) as writer:
+        first = capture_of(writer, "http://127.0.0.1/a", b"<p>one</p>")
+        again = capture_of(writer, "http://127.0.0.1/a", b"<p>one</p>")
+    index.remember(first)
+    index.remember(again)
+    assert index.lookup("http://127.0.0.1/a", payload_digest(b"<p>one</p>")).record_id == first.record_id

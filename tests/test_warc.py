@@ -187,3 +187,14 @@ def test_write_record_rotates_like_an_exchange(tmp_path):
         first = writer.write_exchange(exchange())
         name, _, _ = writer.write_record(first.url, "metadata", b"x", content_type="text/plain")
     assert name != first.warc_filename and writer.files_written == [first.warc_filename, name]
+
+
+def test_records_are_gzipped_at_the_writers_level_and_read_back_the_same(tmp_path):
+    read = {}
+    for level, extra_flags in ((1, 4), (6, 0), (9, 2)):  # the gzip header's XFL byte names the level class
+        with pinned_writer(tmp_path / str(level), gzip_level=level) as writer:
+            writer.write_exchange(exchange(body=b"<p>news</p>" * 500))
+        path = tmp_path / str(level) / writer.files_written[0]
+        assert path.read_bytes()[8] == extra_flags
+        read[level] = records(path)
+    assert read[1] == read[6] == read[9]
