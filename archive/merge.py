@@ -58,7 +58,7 @@ _TABLES_COUNTED = ("captures", "articles", "article_versions", "article_sighting
 # One articles row per sighting: its own capture fields, the text of its version, the URL's site.
 _SIGHTING_ARTICLES_SQL = """
 SELECT s.url, a.site, v.title, v.published, v.text, s.modified, s.language, s.author,
-       s.description, s.warc_filename, s.warc_offset, s.warc_length, s.payload_digest, s.fetched_at, s.crawl_id
+       s.description, s.captions, s.links, s.warc_filename, s.warc_offset, s.warc_length, s.payload_digest, s.fetched_at, s.crawl_id
 FROM article_sightings s
 LEFT JOIN articles a ON a.url = s.url
 JOIN article_versions v ON v.url = s.url AND v.version = (
@@ -312,6 +312,7 @@ def _fold_rows(shard: _Shard, target: DataDir, done: ShardMerge) -> None:
                                     central.add_capture, placed, done)
             done.rows_read += _feed(source.db.conn, _SIGHTING_ARTICLES_SQL, central.add_article, placed, done)
             central.flush()
+            done.rows_read += _add_site_templates(source.db.conn, db.conn, placed)
             done.rows_read += _add_errors(source.db.conn, db)
             shard_crawls, done.crawls_updated = _merge_crawls(source.db.conn, db.conn)
             done.rows_read += len(shard_crawls)
@@ -377,6 +378,14 @@ def _feed(source: sqlite3.Connection, sql: str, add, placed: set[str], done: Sha
         else:
             done.rows_waiting += 1
     return queued
+
+
+def _add_site_templates(source: sqlite3.Connection, central: sqlite3.Connection, placed: set[str]) -> int:
+    """The shard's learned site templates (archive.template) whose WARC record is placed."""
+    columns = "site, crawl_id, pairs, pages, warc_filename, warc_offset, warc_length"
+    rows = [row for row in source.execute(f"SELECT {columns} FROM site_templates") if row[4] in placed]
+    central.executemany(f"INSERT OR IGNORE INTO main.site_templates ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
 
 
 def _add_errors(source: sqlite3.Connection, central) -> int:
