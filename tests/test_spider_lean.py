@@ -120,3 +120,23 @@ def test_the_duplicate_filter_still_treats_url_variants_scrapy_canonicalises_as_
     assert not dupefilter.request_seen(Request(SITE + "/kk/news?a=1&b=2"))
     assert dupefilter.request_seen(Request(SITE + "/kk/news?b=2&a=1"))
     assert not dupefilter.request_seen(Request(SITE + "/kk/news?a=1&b=3"))
+
+
+def test_the_lean_stats_collector_counts_like_scrapys():
+    from scrapy.statscollectors import MemoryStatsCollector
+
+    from crawler.stats import LeanStatsCollector
+
+    def exercise(stats):
+        stats.inc_value("pages")
+        stats.inc_value("pages", 2)
+        stats.max_value("largest", 5)
+        stats.max_value("largest", 3)
+        stats.min_value("smallest", 5)
+        stats.min_value("smallest", 3)
+        stats.set_value("reason", "finished")
+        return stats.get_stats()
+
+    crawler = get_crawler(NewsSpider)
+    assert exercise(LeanStatsCollector(crawler)) == exercise(MemoryStatsCollector(crawler)) == {
+        "pages": 3, "largest": 5, "smallest": 3, "reason": "finished"}
