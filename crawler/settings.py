@@ -45,6 +45,8 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 CONCURRENT_ITEMS = 4
 # Scrapy's stats collector checks every attribute access for a deprecated argument (~2 % of the reactor's core).
 STATS_CLASS = "crawler.stats.LeanStatsCollector"
+# Per-page DEBUG lines ("Crawled (200)") are built only when LOG_LEVEL shows them.
+LOG_FORMATTER = "crawler.logformatter.QuietLogFormatter"
 
 DUPEFILTER_CLASS = "crawler.dupefilter.ArchiveDupeFilter"  # on resume, archived URLs count as seen
 DOWNLOADER_MIDDLEWARES = {

@@ -140,3 +140,13 @@ def test_the_lean_stats_collector_counts_like_scrapys():
     crawler = get_crawler(NewsSpider)
     assert exercise(LeanStatsCollector(crawler)) == exercise(MemoryStatsCollector(crawler)) == {
         "pages": 3, "largest": 5, "smallest": 3, "reason": "finished"}
+
+
+@pytest.mark.parametrize("level, logged", [("INFO", False), ("WARNING", False), ("DEBUG", True)])
+def test_per_page_debug_lines_are_built_only_when_the_log_shows_them(level, logged):
+    from crawler.logformatter import QuietLogFormatter
+
+    formatter = QuietLogFormatter.from_crawler(get_crawler(NewsSpider, settings_dict={"LOG_LEVEL": level}))
+    request = Request(SITE + "/kk/news")
+    crawled = formatter.crawled(request, HtmlResponse(request.url, body=b"", request=request), None)
+    assert (crawled is not None) == logged
