@@ -39,11 +39,15 @@ def page(url, body=b"<html><p>news</p></html>", status=200, headers=None, moment
                         request_headers=[("Host", "127.0.0.1:8080")], **kwargs)
 
 
+def assert_index_is_the_read_back_one(data, warc_name):
+    warc = data / "warc" / warc_name
+    assert index_path(warc, data / "indexes").read_bytes() == read_back_index(warc, data), warc_name
+
+
 def assert_same_as_read_back(tmp_path, writer, index):
     assert writer.files_written
     for name in writer.files_written:
-        warc = tmp_path / "warc" / name
-        assert index_path(warc, tmp_path / "indexes").read_bytes() == read_back_index(warc, tmp_path), name
+        assert_index_is_the_read_back_one(tmp_path, name)
     assert index.read_back == [], "every file should have been indexed from its spooled lines"
     assert not list((tmp_path / "indexes").glob("*.unsorted*")), "spools are removed once sorted"
 
@@ -99,8 +103,7 @@ def test_a_header_that_would_read_back_differently_makes_the_index_read_the_warc
     writer.write_exchange(page("http://127.0.0.1:8080/a b"))  # warcio rewrites the space as it reads
     writer.close()
     assert index.read_back == writer.files_written
-    warc = tmp_path / "warc" / writer.files_written[0]
-    assert index_path(warc, tmp_path / "indexes").read_bytes() == read_back_index(warc, tmp_path)
+    assert_index_is_the_read_back_one(tmp_path, writer.files_written[0])
 
 
 def test_a_spool_lost_before_close_is_replaced_by_reading_the_warc(tmp_path):
@@ -109,8 +112,7 @@ def test_a_spool_lost_before_close_is_replaced_by_reading_the_warc(tmp_path):
     spool, = (tmp_path / "indexes").glob("*.unsorted")
     spool.unlink()
     writer.close()
-    warc = tmp_path / "warc" / writer.files_written[0]
-    assert index_path(warc, tmp_path / "indexes").read_bytes() == read_back_index(warc, tmp_path)
+    assert_index_is_the_read_back_one(tmp_path, writer.files_written[0])
 
 
 def test_a_killed_crawls_spool_is_removed_once_its_warc_is_no_longer_open(tmp_path):
@@ -156,30 +158,30 @@ def test_a_real_crawls_indexes_are_the_bytes_reading_its_warcs_gives(crawled, tm
 
 
 
+def killed_once_spooled(data, portal):
+    """A crawl SIGKILLed once its spool holds a few dozen lines: its WARC is left .open, its spool behind."""
+    crawl = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "crawl", *[s.start_url for s in portal.sites.values()],
+         "--data", str(data), "--no-extract", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    spooled = lambda: sum(p.stat().st_size for p in (data / "indexes").glob("*.unsorted")) > 12_000  # noqa: E731
+    while time.monotonic() < deadline and crawl.poll() is None and not ((data / "indexes").is_dir() and spooled()):
+        time.sleep(0.05)
+    os.killpg(crawl.pid, signal.SIGKILL)
+    crawl.wait(timeout=30)
+
+
 @pytest.mark.slow
 def test_a_killed_crawl_gets_its_index_from_the_repaired_warc(tmp_path):
-    data = tmp_path / "data"
     with DemoPortal(articles_per_site=12, latency=0.05) as portal:
-        crawl = subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", "crawl", *[s.start_url for s in portal.sites.values()],
-             "--data", str(data), "--no-extract", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                open_files = list((data / "warc").glob("*.open")) if (data / "warc").exists() else []
-                if open_files and open_files[0].stat().st_size > 60_000:
-                    break
-                time.sleep(0.05)
-            os.killpg(crawl.pid, signal.SIGKILL)
-        finally:
-            crawl.wait(timeout=30)
-    assert list((data / "indexes").glob("*.unsorted")), "the killed crawl should have left its spool"
-    for command in (("verify", "--repair"), ("index",)):
-        done = subprocess.run([sys.executable, "-m", "crawler.cli", *command, "--data", str(data)],
-                              capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert not list((data / "warc").glob("*.open"))
-    warc, = (data / "warc").glob("*.warc.gz")
-    assert index_path(warc, data / "indexes").read_bytes() == read_back_index(warc, tmp_path)
-    assert sorted(p.name for p in (data / "indexes").iterdir()) == [warc.name + ".cdxj"]
+        killed_once_spooled(tmp_path, portal)
+    assert list((tmp_path / "warc").glob("*.open")) and list((tmp_path / "indexes").glob("*.unsorted"))
+    subprocess.run([sys.executable, "-m", "crawler.cli", "verify", "--repair", "--data", str(tmp_path)],
+                   capture_output=True, timeout=120)
+    indexed = subprocess.run([sys.executable, "-m", "crawler.cli", "index", "--data", str(tmp_path)],
+                             capture_output=True, text=True, timeout=120)
+    assert indexed.returncode == 0, indexed.stderr
+    warc, = (tmp_path / "warc").glob("*.warc.gz")
+    assert_index_is_the_read_back_one(tmp_path, warc.name)
+    assert sorted(p.name for p in (tmp_path / "indexes").iterdir()) == [warc.name + ".cdxj"]
