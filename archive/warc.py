@@ -41,8 +41,8 @@ from archive.errors import DataDirError, WarcWriteError
 WARC_VERSION = "WARC/1.1"
 SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 DEFAULT_MAX_SIZE = 1_000_000_000
-# zlib level of each record's gzip member. warcio compresses at 9; on the demo portal's pages 6 gives
-# files within 1 % of the size for a fraction of the CPU (benchmarks/README.md, "WARC writing").
+# zlib level of each record's gzip member. warcio compresses at 9; on 162 real news pages (264 kB of
+# HTML each) 6 took 6.8 ms a page against 10.1 for files 1 % larger (level 4: 3.6 ms, +6.5 %).
 DEFAULT_GZIP_LEVEL = 6
 OPEN_SUFFIX = ".open"
 # Marks a record a browser made (browser mode): decoded body, the browser's header list. Its value
