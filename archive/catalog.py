@@ -529,12 +529,14 @@ class Catalog:
         crawl_ids = {template.crawl_id for template, _ in recorded}
         finals = {template.site: template.final for template, _ in recorded if template.final != template.base}
         changed = []
-        for crawl_id in sorted(crawl_ids) if finish_texts else ():
+        # Nothing to finish when no site's template grew; otherwise the texts are read as a stream,
+        # not all at once (21,000 articles' texts are ~100 MB as Python strings).
+        for crawl_id in sorted(crawl_ids) if finish_texts and finals else ():
             sightings = self.db.execute(
                 "SELECT s.url, s.warc_filename, s.warc_offset, v.title, v.published, v.text FROM article_sightings s"
                 " JOIN article_versions v ON v.url = s.url AND v.content_digest = s.content_digest"
                 " WHERE s.crawl_id = ? GROUP BY s.url, s.warc_filename, s.warc_offset"
-                " ORDER BY s.fetched_at, s.warc_filename, s.warc_offset", [crawl_id]).fetchall()
+                " ORDER BY s.fetched_at, s.warc_filename, s.warc_offset", [crawl_id])
             for url, name, offset, title, published, text in sightings:
                 final = finals.get(site_of(url))
                 if not final or text is None or (files is not None and name not in files):
