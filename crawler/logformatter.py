@@ -13,7 +13,7 @@ import logging
 
 from scrapy.logformatter import LogFormatter
 
-from crawler.extensions.progress import _log_level
+from crawler.extensions.progress import log_level_number
 
 
 class QuietLogFormatter(LogFormatter):
@@ -23,7 +23,7 @@ class QuietLogFormatter(LogFormatter):
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(debug=_log_level(crawler.settings.get("LOG_LEVEL")) <= logging.DEBUG)
+        return cls(debug=log_level_number(crawler.settings.get("LOG_LEVEL")) <= logging.DEBUG)
 
     def crawled(self, request, response, spider):
         return super().crawled(request, response, spider) if self.debug else None

@@ -142,7 +142,7 @@ class CrawlProgress:
         if not settings.getbool("NEWSARCHIVE_PROGRESS", True) or not _is_terminal(stream):
             raise NotConfigured
         if settings.getbool("LOG_ENABLED") and not settings.get("LOG_FILE") and \
-                _log_level(settings.get("LOG_LEVEL")) <= logging.INFO:
+                log_level_number(settings.get("LOG_LEVEL")) <= logging.INFO:
             raise NotConfigured  # the log scrolls through the same terminal; redraws would tear it
         extension = cls(stream)
         # Pages are what the crawl archives (redirects and 404s too), as in the summary printed at its
@@ -206,7 +206,7 @@ class CrawlProgress:
         self.drawn = len(lines)
 
 
-def _log_level(value) -> int:
+def log_level_number(value) -> int:
     """LOG_LEVEL as a number, however it was given ("WARNING", "warning", "30", 30)."""
     if isinstance(value, int):
         return value
