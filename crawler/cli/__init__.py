@@ -7,6 +7,7 @@ and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -25,6 +26,16 @@ class _OneLineErrors(click.Group):
             return super().invoke(ctx)
         except NewsArchiveError as exc:
             raise click.ClickException(str(exc)) from None
+
+
+def stop_like_ctrl_c() -> None:
+    """SIGINT and SIGTERM both raise KeyboardInterrupt, so a foreground server stops its child cleanly.
+
+    Set explicitly: a process started in the background by a shell without job control inherits
+    SIGINT ignored, and Python then installs no KeyboardInterrupt for it.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
 
 
 def data_option(command):

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from archive.datadir import DataDir
-from crawler.cli import cli, data_option
+from crawler.cli import cli, data_option, stop_like_ctrl_c
 
 FORMATS = ("table", "json", "nl", "csv")
 
@@ -287,6 +287,7 @@ def serve_command(data_dir, host, port):
     data = DataDir(data_dir)
     _connect(data_dir).close()  # a clear error (and an upgrade) before Datasette starts
     server = DatasetteServer(data.catalog_path, host=host, port=port)
+    stop_like_ctrl_c()  # Datasette runs in a session of its own: a SIGTERM to us must stop it too
     server.start()
     click.echo(f"Datasette on {server.base_url} (read-only catalog {data.catalog_path}); Ctrl-C to stop")
     sys.stdout.flush()  # the address is what a script waits for

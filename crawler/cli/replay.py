@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import click
 
 from archive.datadir import DataDir
-from crawler.cli import cli, data_option
+from crawler.cli import cli, data_option, stop_like_ctrl_c
 
 
 def _existing_archive(data_dir: Path) -> DataDir:
@@ -37,10 +36,6 @@ def _a_seed(data: DataDir) -> str:
         return json.loads(row["seeds"])[0]
     except (CatalogError, TypeError, IndexError, ValueError):
         return "https://example.kz/kk/news"
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 @cli.command()
@@ -117,7 +112,7 @@ def replay(data_dir, port, host, verbose):
     server = ReplayServer(data.path, host=host, port=port)
     # pywb runs in a session of its own (so a Ctrl-C reaches it only through us); a
     # SIGTERM to this command must stop it as a Ctrl-C does, not leave it running.
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_like_ctrl_c()
     server.start(foreground_output=verbose)
     click.echo(f"replaying {data.path} with pywb ({server.wayback}) at {server.base_url}")
     click.echo(f"open {server.base_url}<archived URL>, e.g. {server.replay_url(_a_seed(data))}")
