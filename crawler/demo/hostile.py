@@ -113,10 +113,23 @@ class _Server(ThreadingHTTPServer):
         self.hits_lock = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.hanging: set[_Handler] = set()  # hanging requests still counted in flight
 
     @property
     def base_url(self) -> str:
         return f"http://{self.server_address[0]}:{self.server_address[1]}"
+
+    def uncount_hung_up(self) -> None:
+        """Stop counting hanging requests whose client has gone (call with hits_lock held).
+
+        A client that gives up closes the connection before it sends its next request, so checking
+        here, as a request arrives, keeps the count exact; the hanging thread notices only later.
+        """
+        for handler in list(self.hanging):
+            if handler.client_gone():
+                self.hanging.discard(handler)
+                handler.counted = False
+                self.in_flight -= 1
 
     def hit(self, path: str) -> int:
         """How many times ``path`` was asked for, this time included."""
@@ -139,15 +152,20 @@ class _Handler(BaseHTTPRequestHandler):
         route = getattr(self.server.web, f"_serve_{self.server.name}")
         server = self.server
         with server.hits_lock:
+            server.uncount_hung_up()
             server.in_flight += 1
             server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            self.counted = True
         try:
             route(self, urlsplit(self.path))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
             with server.hits_lock:
-                server.in_flight -= 1
+                server.hanging.discard(self)
+                if self.counted:
+                    server.in_flight -= 1
+                    self.counted = False
 
     # -- response helpers --------------------------------------------------------
 
@@ -170,12 +188,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def hang(self) -> None:
         """Never answer; stop waiting when the client gives up, so in-flight counts stay true."""
+        with self.server.hits_lock:
+            self.server.hanging.add(self)
         deadline = time.monotonic() + NEVER
         while time.monotonic() < deadline:
             ready, _, _ = select.select([self.connection], [], [], 0.05)
             if ready and not self.connection.recv(1, socket.MSG_PEEK):
                 break
         self.close_connection = True
+
+    def client_gone(self) -> bool:
+        """Whether the client closed this connection (end of file waiting to be read)."""
+        try:
+            ready, _, _ = select.select([self.connection], [], [], 0)
+            return bool(ready) and not self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return True
 
     def reset_mid_body(self, body: bytes, sent: int) -> None:
         """Promise ``len(body)`` bytes, send ``sent`` of them, then reset the connection."""
