@@ -522,10 +522,13 @@ class Catalog:
 
         self._require_writable()
         self.flush()
+        ends: dict[str, int] = {}  # one fsync per WARC file, however many sites' records it holds
         for _template, (name, offset, length) in recorded:
+            ends[name] = max(ends.get(name, 0), offset + length)
+        for name, end in sorted(ends.items()):
             if self.warc_dir is None:
                 raise CatalogError(f"the catalog was opened without warc_dir, so it cannot fsync {name}")
-            _fsync_warc(self.warc_dir, name, offset + length)
+            _fsync_warc(self.warc_dir, name, end)
         crawl_ids = {template.crawl_id for template, _ in recorded}
         finals = {template.site: template.final for template, _ in recorded if template.final != template.base}
         changed = []
